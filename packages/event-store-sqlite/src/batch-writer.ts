@@ -1,0 +1,173 @@
+import {
+  checkExpectedRevision,
+  DuplicateEventIdError,
+  EventStoreError,
+  type ExpectedRevision,
+  NO_STREAM,
+  WrongExpectedVersionError,
+} from '@ledger/event-store';
+import type Database from 'better-sqlite3';
+
+/** One append as the writer receives it: ids chosen and JSON serialised by the caller, so it crosses threads cheaply. */
+export interface AppendRequest {
+  readonly streamName: string;
+  readonly expectedRevision: ExpectedRevision;
+  readonly events: ReadonlyArray<{ id: string; type: string; data: string; metadata: string | null }>;
+}
+
+/** The outcome of one append, as plain data that survives `postMessage`. */
+export type AppendOutcome =
+  | { readonly ok: true; readonly nextExpectedRevision: bigint; readonly position: bigint }
+  | { readonly ok: false; readonly error: SerializedError };
+
+export interface SerializedError {
+  readonly code: string;
+  readonly message: string;
+  readonly streamName?: string;
+  readonly expectedVersion?: ExpectedRevision;
+  readonly actualVersion?: bigint | 'no_stream';
+  readonly eventId?: string;
+}
+
+interface StoredEventRow {
+  stream_id: string;
+  revision: number;
+  position: number;
+}
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof WrongExpectedVersionError) {
+    return {
+      code: error.code,
+      message: error.message,
+      streamName: error.streamName,
+      expectedVersion: error.expectedVersion,
+      actualVersion: error.actualVersion,
+    };
+  }
+  if (error instanceof DuplicateEventIdError)
+    return { code: error.code, message: error.message, eventId: error.eventId };
+  if (error instanceof EventStoreError) return { code: error.code, message: error.message };
+  const code = (error as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : 'storage-failure', message: (error as Error).message };
+}
+
+/** Turns a serialised outcome error back into the port's typed error. */
+export function deserializeError(error: SerializedError): Error {
+  switch (error.code) {
+    case WrongExpectedVersionError.code:
+      return new WrongExpectedVersionError(error.streamName!, error.expectedVersion!, error.actualVersion!);
+    case DuplicateEventIdError.code:
+      return new DuplicateEventIdError(error.eventId!, error.message.replace(/^event \S+: /, ''));
+    default:
+      return new EventStoreError(error.code, error.message);
+  }
+}
+
+/**
+ * Commits many appends in one transaction (group commit: one fsync for the whole batch) while each append
+ * keeps its own expected-revision check. Each append runs in its own savepoint, so one that conflicts is
+ * rolled back and reported alone and the others still commit. Synchronous: it runs wherever the writer
+ * connection lives, the main thread or a worker.
+ */
+export class BatchWriter {
+  readonly #db: Database.Database;
+  readonly #head: Database.Statement<[string], number | null>;
+  readonly #byId: Database.Statement<[string], StoredEventRow>;
+  readonly #insert: Database.Statement<[string, string, bigint, string, string, string | null, string]>;
+  readonly #appendOne: (request: AppendRequest, created: string) => AppendOutcome;
+  readonly #commitAll: Database.Transaction<
+    (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => void
+  >;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#head = db
+      .prepare<[string], number | null>('SELECT max(revision) FROM events WHERE stream_id = ?')
+      .pluck();
+    this.#byId = db.prepare<[string], StoredEventRow>(
+      'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
+    );
+    this.#insert = db.prepare(
+      'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    // A transaction function called inside another one runs as a savepoint: a throw rolls back this append only.
+    this.#appendOne = db.transaction((request: AppendRequest, created: string) =>
+      this.#append(request, created),
+    );
+    this.#commitAll = db.transaction(
+      (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => {
+        for (const request of requests) {
+          try {
+            outcomes.push(this.#appendOne(request, created));
+          } catch (error) {
+            outcomes.push({ ok: false, error: serialize(error) });
+          }
+        }
+      },
+    );
+  }
+
+  /** Commits the batch and returns one outcome per request, in order. Never throws. */
+  commit(requests: readonly AppendRequest[]): AppendOutcome[] {
+    const outcomes: AppendOutcome[] = [];
+    try {
+      this.#commitAll.immediate(requests, outcomes, new Date().toISOString());
+      return outcomes;
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error, lock timeout): nothing of the batch is stored.
+      const failure: AppendOutcome = { ok: false, error: serialize(error) };
+      return requests.map(() => failure);
+    }
+  }
+
+  #append(request: AppendRequest, created: string): AppendOutcome {
+    const replay = this.#replayOf(request);
+    if (replay !== undefined) return replay;
+    const head = this.#head.get(request.streamName);
+    const current = head === null || head === undefined ? NO_STREAM : BigInt(head);
+    checkExpectedRevision(request.streamName, request.expectedRevision, current);
+    let position = 0n;
+    let revision = current;
+    for (const event of request.events) {
+      revision += 1n;
+      try {
+        const result = this.#insert.run(
+          event.id,
+          request.streamName,
+          revision,
+          event.type,
+          event.data,
+          event.metadata,
+          created,
+        );
+        position = BigInt(result.lastInsertRowid);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new DuplicateEventIdError(event.id, 'already stored');
+        }
+        throw error;
+      }
+    }
+    return { ok: true, nextExpectedRevision: revision, position };
+  }
+
+  /** The original outcome when the append's events are already stored, in order, in this stream (a retry). */
+  #replayOf(request: AppendRequest): AppendOutcome | undefined {
+    const first = this.#byId.get(request.events[0]!.id);
+    if (first === undefined) return undefined;
+    let last = first;
+    for (let index = 0; index < request.events.length; index += 1) {
+      const stored = index === 0 ? first : this.#byId.get(request.events[index]!.id);
+      if (stored?.stream_id !== request.streamName || stored.revision !== first.revision + index) {
+        throw new DuplicateEventIdError(request.events[0]!.id, 'stored by another append');
+      }
+      last = stored;
+    }
+    return { ok: true, nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,278 @@
+import {
+  type AllFilter,
+  type AppendOptions,
+  type AppendResult,
+  CommitNotifier,
+  catchUpSubscription,
+  type EventData,
+  type EventStore,
+  EventStoreClosedError,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StreamNotFoundError,
+  type SubscribeToAllOptions,
+  type Subscription,
+  toJson,
+  validateAppend,
+} from '@ledger/event-store';
+import type Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import { deserializeError } from './batch-writer.js';
+import { migrate, openConnection } from './schema.js';
+import { MainThreadWriter, WorkerThreadWriter, type Writer } from './writers.js';
+
+export interface SqliteEventStoreOptions {
+  /** The database file. Several processes may open the same file (WAL). */
+  readonly path: string;
+  /**
+   * Where commits run: `'worker'` (default) commits on a dedicated thread so fsyncs never stall the event
+   * loop; `'main-thread'` commits in the caller's thread. `npm run bench -- store` compares them.
+   */
+  readonly writer?: 'worker' | 'main-thread';
+  /**
+   * How often a subscription waiting for new events checks for commits made by other processes on the same
+   * file. Commits made through this store wake subscriptions at once. Default 50 ms.
+   */
+  readonly pollIntervalMs?: number;
+}
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string | null;
+  created: string;
+}
+
+const PAGE = 1000;
+const COLUMNS = 'position, event_id, stream_id, revision, type, data, metadata, created';
+
+function toRecorded(row: EventRow): RecordedEvent {
+  const position = BigInt(row.position);
+  return {
+    id: row.event_id,
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    type: row.type,
+    data: JSON.parse(row.data),
+    metadata: row.metadata === null ? undefined : JSON.parse(row.metadata),
+    position: { commit: position, prepare: position },
+    created: new Date(row.created),
+  };
+}
+
+/** SQL and parameters for a `$all` filter; prefixes compare exact leading characters (no LIKE wildcards). */
+function filterClause(filter: AllFilter | undefined): { sql: string; params: string[]; key: string } {
+  if (filter === undefined) return { sql: '', params: [], key: '' };
+  if (filter.streamNamePrefixes !== undefined) {
+    const prefixes = filter.streamNamePrefixes;
+    const sql = prefixes.map((p) => `substr(stream_id, 1, ${[...p].length}) = ?`).join(' OR ');
+    return {
+      sql: ` AND (${sql || '0'})`,
+      params: [...prefixes],
+      key: `p:${prefixes.map((p) => [...p].length).join(',')}`,
+    };
+  }
+  const types = filter.eventTypes;
+  return {
+    sql: ` AND type IN (${types.map(() => '?').join(',') || 'NULL'})`,
+    params: [...types],
+    key: `t:${types.length}`,
+  };
+}
+
+/**
+ * The embedded event store on SQLite (better-sqlite3, WAL). Appends from concurrent callers are group
+ * committed: one transaction and one fsync for all that arrived together, each append with its own
+ * expected-revision check. Reads run on their own connection and never wait for the writer.
+ *
+ * @example
+ * const store = await SqliteEventStore.open({ path: './data/ledger.db' });
+ * await store.appendToStream('claim-1', [{ type: 'ClaimMade', data }], { expectedRevision: 'no_stream' });
+ * await store.close();
+ */
+export class SqliteEventStore implements EventStore {
+  readonly #reader: Database.Database;
+  readonly #writer: Writer;
+  readonly #notifier = new CommitNotifier();
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #poll: NodeJS.Timeout;
+  #dataVersion: number;
+  #closed: Promise<void> | undefined;
+
+  private constructor(reader: Database.Database, writer: Writer, pollIntervalMs: number) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#dataVersion = this.#readDataVersion();
+    // Not unref'd: an open store keeps the process alive until close(), as the writer thread does, so a
+    // subscription waiting for another process's commit is not cut short by an empty event loop.
+    this.#poll = setInterval(() => this.#checkForeignCommits(), pollIntervalMs);
+  }
+
+  /** Opens (creating and migrating if needed) the store at `options.path`. */
+  static async open(options: SqliteEventStoreOptions): Promise<SqliteEventStore> {
+    const setup = openConnection(options.path, { role: 'writer' });
+    try {
+      migrate(setup);
+    } finally {
+      setup.close();
+    }
+    const reader = openConnection(options.path, { role: 'reader' });
+    const writer =
+      options.writer === 'main-thread'
+        ? new MainThreadWriter(options.path)
+        : new WorkerThreadWriter(options.path);
+    return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50);
+  }
+
+  #readDataVersion(): number {
+    return this.#reader.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** `data_version` changes when any other connection (another process, or our writer) commits. */
+  #checkForeignCommits(): void {
+    if (!this.#notifier.hasWaiters) return;
+    const version = this.#readDataVersion();
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#notifier.signal();
+    }
+  }
+
+  #statement(key: string, sql: string): Database.Statement {
+    let statement = this.#statements.get(key);
+    if (statement === undefined) {
+      statement = this.#reader.prepare(sql);
+      this.#statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed !== undefined) throw new EventStoreClosedError();
+  }
+
+  async appendToStream(
+    streamName: string,
+    events: readonly EventData[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.#ensureOpen();
+    validateAppend(streamName, events);
+    const request = {
+      streamName,
+      expectedRevision: options.expectedRevision ?? 'any',
+      events: events.map((event) => ({
+        id: event.id ?? uuidv7(),
+        type: event.type,
+        data: toJson(event.data, 'data'),
+        metadata: event.metadata === undefined ? null : toJson(event.metadata, 'metadata'),
+      })),
+    };
+    const outcome = await this.#writer.append(request);
+    if (!outcome.ok) throw deserializeError(outcome.error);
+    this.#notifier.signal();
+    return {
+      nextExpectedRevision: outcome.nextExpectedRevision,
+      position: { commit: outcome.position, prepare: outcome.position },
+    };
+  }
+
+  async *readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    this.#ensureOpen();
+    const backwards = options.direction === 'backwards';
+    const head = this.#statement('head', 'SELECT max(revision) FROM events WHERE stream_id = ?')
+      .pluck()
+      .get(streamName) as number | null;
+    if (head === null) throw new StreamNotFoundError(streamName);
+    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+    let next: number;
+    if (from === 'start') next = 0;
+    else if (from === 'end') next = backwards ? head : head + 1;
+    else next = Number(from);
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    const page = this.#statement(
+      backwards ? 'stream-back' : 'stream-fwd',
+      backwards
+        ? `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`
+        : `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+    );
+    while (remaining > 0) {
+      this.#ensureOpen();
+      const rows = page.all(streamName, next, Math.min(PAGE, remaining)) as EventRow[];
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      next = backwards ? rows[rows.length - 1]!.revision - 1 : rows[rows.length - 1]!.revision + 1;
+    }
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.#ensureOpen();
+    const backwards = options.direction === 'backwards';
+    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+    if (from === 'end' && !backwards) return;
+    const filter = filterClause(options.filter);
+    let next =
+      from === 'start' ? 0 : from === 'end' ? Number.MAX_SAFE_INTEGER : Number((from as Position).commit);
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    const page = this.#statement(
+      `all-${backwards ? 'back' : 'fwd'}-${filter.key}`,
+      backwards
+        ? `SELECT ${COLUMNS} FROM events WHERE position <= ?${filter.sql} ORDER BY position DESC LIMIT ?`
+        : `SELECT ${COLUMNS} FROM events WHERE position >= ?${filter.sql} ORDER BY position LIMIT ?`,
+    );
+    while (remaining > 0) {
+      this.#ensureOpen();
+      const rows = page.all(next, ...filter.params, Math.min(PAGE, remaining)) as EventRow[];
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      next = backwards ? rows[rows.length - 1]!.position - 1 : rows[rows.length - 1]!.position + 1;
+    }
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    this.#ensureOpen();
+    const from = options.fromPosition ?? 'start';
+    const filter = filterClause(options.filter);
+    const start =
+      from === 'start'
+        ? 0
+        : from === 'end'
+          ? ((this.#statement('last', 'SELECT max(position) FROM events').pluck().get() as number | null) ??
+            0)
+          : Number(from.commit);
+    const page = this.#statement(
+      `after-${filter.key}`,
+      `SELECT ${COLUMNS} FROM events WHERE position > ?${filter.sql} ORDER BY position LIMIT ?`,
+    );
+    return catchUpSubscription(
+      start,
+      (after, limit) => {
+        if (this.#closed !== undefined) return { events: [], next: after };
+        const rows = page.all(after, ...filter.params, limit) as EventRow[];
+        return {
+          events: rows.map(toRecorded),
+          next: rows.length > 0 ? rows[rows.length - 1]!.position : after,
+        };
+      },
+      this.#notifier,
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#poll);
+      await this.#writer.close();
+      this.#notifier.close();
+      this.#reader.close();
+    })();
+    return this.#closed;
+  }
+}

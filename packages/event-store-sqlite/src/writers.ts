@@ -1,0 +1,134 @@
+import { Worker } from 'node:worker_threads';
+import { type AppendOutcome, type AppendRequest, BatchWriter } from './batch-writer.js';
+import { openConnection } from './schema.js';
+
+/** Where appends are committed. Both kinds batch whatever arrived while the previous commit ran. */
+export interface Writer {
+  append(request: AppendRequest): Promise<AppendOutcome>;
+  /** Commits what is queued, then releases the connection. */
+  close(): Promise<void>;
+}
+
+/** Largest number of appends in one transaction: bounds the latency a single commit adds to its batch. */
+export const MAX_BATCH = 1024;
+
+interface Pending {
+  readonly request: AppendRequest;
+  readonly resolve: (outcome: AppendOutcome) => void;
+}
+
+/**
+ * Group commit on the main thread: appends queue up until the current macrotask ends, then commit together.
+ * Simple, but each commit's fsync blocks the event loop, so requests cannot be accepted meanwhile.
+ */
+export class MainThreadWriter implements Writer {
+  readonly #writer: BatchWriter;
+  #queue: Pending[] = [];
+  #scheduled = false;
+
+  constructor(path: string) {
+    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }));
+  }
+
+  append(request: AppendRequest): Promise<AppendOutcome> {
+    return new Promise((resolve) => {
+      this.#queue.push({ request, resolve });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      const outcomes = this.#writer.commit(batch.map((pending) => pending.request));
+      batch.forEach((pending, index) => {
+        pending.resolve(outcomes[index]!);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#flush();
+    this.#writer.close();
+  }
+}
+
+/** Messages between the store and its writer thread. */
+export type ToWriterThread =
+  | { readonly kind: 'append'; readonly id: number; readonly request: AppendRequest }
+  | { readonly kind: 'close' };
+export type FromWriterThread =
+  | {
+      readonly kind: 'outcomes';
+      readonly ids: readonly number[];
+      readonly outcomes: readonly AppendOutcome[];
+    }
+  | { readonly kind: 'closed' };
+
+/**
+ * Group commit on a dedicated worker thread: the fsync happens off the main thread, which keeps accepting
+ * requests (and queueing appends for the next batch) while a commit is in flight.
+ */
+export class WorkerThreadWriter implements Writer {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, (outcome: AppendOutcome) => void>();
+  #nextId = 0;
+  #closed: Promise<void> | undefined;
+  #failure: Error | undefined;
+
+  constructor(path: string) {
+    this.#worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), {
+      workerData: { path },
+    });
+    this.#worker.on('message', (message: FromWriterThread) => {
+      if (message.kind !== 'outcomes') return;
+      message.ids.forEach((id, index) => {
+        this.#pending.get(id)?.(message.outcomes[index]!);
+        this.#pending.delete(id);
+      });
+    });
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => {
+      if (this.#closed === undefined)
+        this.#fail(new Error(`the SQLite writer thread exited with code ${code}`));
+    });
+  }
+
+  /** A dead writer fails every waiting append: none of them was acknowledged, so none is lost silently. */
+  #fail(error: Error): void {
+    this.#failure = error;
+    const failure: AppendOutcome = { ok: false, error: { code: 'storage-failure', message: error.message } };
+    for (const resolve of this.#pending.values()) resolve(failure);
+    this.#pending.clear();
+  }
+
+  append(request: AppendRequest): Promise<AppendOutcome> {
+    if (this.#failure !== undefined) {
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'storage-failure', message: this.#failure.message },
+      });
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#worker.postMessage({ kind: 'append', id, request } satisfies ToWriterThread);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      if (this.#failure !== undefined) {
+        resolve();
+        return;
+      }
+      this.#worker.once('exit', () => resolve());
+      this.#worker.postMessage({ kind: 'close' } satisfies ToWriterThread);
+    });
+    return this.#closed;
+  }
+}

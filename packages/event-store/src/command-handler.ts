@@ -1,0 +1,75 @@
+import { isStreamNotFoundError, isWrongExpectedVersionError } from './errors.js';
+import type {
+  AppendResult,
+  EventData,
+  EventStore,
+  RecordedEvent,
+  StreamRevision,
+} from './event-store.port.js';
+
+/** A decider (after Jérémie Chassaing): pure decisions over a state folded from past events. */
+export interface Decider<Command, Event, State> {
+  initialState(): State;
+  decide(command: Command, state: State): readonly Event[];
+  evolve(state: State, event: Event): State;
+}
+
+export interface HandleCommandOptions<Event> {
+  /** How many times to re-read and re-decide after a concurrent writer won. Default 5. */
+  readonly maxRetries?: number;
+  /** Turns a stored event back into the decider's event (upcasting lives here). */
+  readonly fromRecorded: (event: RecordedEvent) => Event;
+  /** Turns a decided event into what the store appends: adds ids and metadata. */
+  readonly toEventData: (event: Event, index: number) => EventData;
+}
+
+export interface HandleCommandResult<Event, State> {
+  readonly events: readonly Event[];
+  readonly state: State;
+  /** `undefined` when the decider decided nothing, so nothing was appended. */
+  readonly appended: AppendResult | undefined;
+  /** The stream's revision before this command's events. */
+  readonly previousRevision: StreamRevision | 'no_stream';
+}
+
+/**
+ * The one command-handling path: read the stream, fold it, decide, append with the expected revision, and
+ * on a concurrency conflict start again from a fresh read (bounded). Domain errors thrown by `decide` pass
+ * through untouched.
+ *
+ * @example
+ * const { appended } = await handleCommand(store, `claim-${id}`, claimDecider, command, { fromRecorded, toEventData });
+ */
+export async function handleCommand<Command, Event, State>(
+  store: EventStore,
+  streamName: string,
+  decider: Decider<Command, Event, State>,
+  command: Command,
+  options: HandleCommandOptions<Event>,
+): Promise<HandleCommandResult<Event, State>> {
+  const maxRetries = options.maxRetries ?? 5;
+  for (let attempt = 0; ; attempt += 1) {
+    let state = decider.initialState();
+    let revision: StreamRevision | 'no_stream' = 'no_stream';
+    try {
+      for await (const recorded of store.readStream(streamName)) {
+        state = decider.evolve(state, options.fromRecorded(recorded));
+        revision = recorded.revision;
+      }
+    } catch (error) {
+      if (!isStreamNotFoundError(error)) throw error;
+    }
+
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { events, state, appended: undefined, previousRevision: revision };
+    try {
+      const appended = await store.appendToStream(streamName, events.map(options.toEventData), {
+        expectedRevision: revision,
+      });
+      const next = events.reduce((folded, event) => decider.evolve(folded, event), state);
+      return { events, state: next, appended, previousRevision: revision };
+    } catch (error) {
+      if (!isWrongExpectedVersionError(error) || attempt >= maxRetries) throw error;
+    }
+  }
+}
