@@ -1,0 +1,139 @@
+/**
+ * The four events of a claim's stream (`claim-<claimId>`), their metadata, and upcasting of stored versions.
+ *
+ * Event data is strict: the domain writes exactly these fields. Events are immutable; when a shape changes,
+ * `CURRENT_SCHEMA_VERSION` goes up and `upcastClaimEvent` learns to lift the older shape on read.
+ */
+import { z } from 'zod';
+import {
+  ActorId,
+  ActorName,
+  Attribution,
+  ClaimId,
+  DateTime,
+  LongText,
+  OfficialParty,
+  Party,
+  PartyId,
+  ShortText,
+  Source,
+  Spokesperson,
+} from './values.js';
+
+/** The version of the event shapes this package writes. */
+export const CURRENT_SCHEMA_VERSION = 1;
+
+/** A threat actor as recorded in a claim; `id` is `actorIdOf(name)` at the time of the claim. */
+export const Actor = z.strictObject({ id: ActorId, name: ActorName, aliases: z.array(ShortText) });
+export type Actor = z.infer<typeof Actor>;
+
+/** Data of `ClaimMade`: one party's public attribution of one actor to one state. */
+export const ClaimMade = z.strictObject({
+  claimId: ClaimId,
+  claimant: Party,
+  spokesperson: Spokesperson.optional(),
+  actor: Actor,
+  attribution: Attribution,
+  targets: z.array(ShortText).default([]),
+  summary: LongText,
+  campaign: ShortText.optional(),
+  confidence: z.int().min(0).max(100).optional(),
+  source: Source,
+  statedAt: DateTime,
+});
+export type ClaimMade = z.infer<typeof ClaimMade>;
+
+/** Data of `ClaimDenied`: a party's public rejection of a claim. */
+export const ClaimDenied = z.strictObject({
+  claimId: ClaimId,
+  denier: Party,
+  spokesperson: Spokesperson.optional(),
+  statement: LongText,
+  source: Source.optional(),
+  statedAt: DateTime,
+});
+export type ClaimDenied = z.infer<typeof ClaimDenied>;
+
+/** Data of `ClaimConfirmed`: an official body's public confirmation of a claim. */
+export const ClaimConfirmed = z.strictObject({
+  claimId: ClaimId,
+  confirmer: OfficialParty,
+  official: Spokesperson.optional(),
+  statement: LongText,
+  caveats: z.array(LongText).optional(),
+  source: Source.optional(),
+  statedAt: DateTime,
+});
+export type ClaimConfirmed = z.infer<typeof ClaimConfirmed>;
+
+/** Data of `ClaimRetracted`: the claimant withdrawing its own claim. */
+export const ClaimRetracted = z.strictObject({
+  claimId: ClaimId,
+  by: PartyId,
+  reason: LongText,
+  statedAt: DateTime,
+});
+export type ClaimRetracted = z.infer<typeof ClaimRetracted>;
+
+/** The names of the claim events. */
+export const ClaimEventType = z.enum(['ClaimMade', 'ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted']);
+export type ClaimEventType = z.infer<typeof ClaimEventType>;
+
+// The envelope validates `type` and `data` only; metadata, ids and positions belong to the event store.
+/** A claim event: `{ type, data }`, discriminated by `type`. */
+export const ClaimEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ClaimMade'), data: ClaimMade }),
+  z.object({ type: z.literal('ClaimDenied'), data: ClaimDenied }),
+  z.object({ type: z.literal('ClaimConfirmed'), data: ClaimConfirmed }),
+  z.object({ type: z.literal('ClaimRetracted'), data: ClaimRetracted }),
+]);
+export type ClaimEvent = z.infer<typeof ClaimEvent>;
+
+/** The claim event of one type: `ClaimEventOf<'ClaimDenied'>`. */
+export type ClaimEventOf<T extends ClaimEventType> = Extract<ClaimEvent, { type: T }>;
+
+/**
+ * Metadata written with every event. Loose on purpose: integrity fields (hash chains, signatures) will be
+ * added later, and an older reader must keep them rather than fail on them.
+ */
+export const EventMetadata = z.looseObject({
+  recordedAt: DateTime,
+  principal: z.string().min(1),
+  requestId: z.string().min(1),
+  correlationId: z.string().min(1),
+  causationId: z.string().min(1).optional(),
+  schemaVersion: z.int().min(1),
+});
+export type EventMetadata = z.infer<typeof EventMetadata>;
+
+/** A stored event as an event store hands it back, before its data is trusted. */
+export interface StoredEventShape {
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata?: { readonly [key: string]: unknown } | undefined;
+}
+
+const CLAIM_EVENT_TYPES: ReadonlySet<string> = new Set(ClaimEventType.options);
+
+/**
+ * Lifts a stored claim event of any schema version to the current shape. Stored events are never rewritten:
+ * upcast on every read instead.
+ *
+ * - Events written before versioning (no `schemaVersion`) are version 1, the current shape: only the
+ *   version is filled in.
+ * - Versions this package does not know (written by newer code) and unknown event types are returned
+ *   untouched, so that folds can ignore them rather than crash.
+ * - The input is never mutated.
+ *
+ * @example
+ * ```ts
+ * const current = upcastClaimEvent({ type: 'ClaimDenied', data, metadata: { recordedAt } });
+ * current.metadata?.schemaVersion; // 1
+ * ```
+ */
+export function upcastClaimEvent<E extends StoredEventShape>(event: E): E {
+  if (!CLAIM_EVENT_TYPES.has(event.type)) return event;
+  const version = event.metadata?.schemaVersion;
+  if (version !== undefined) return event;
+  return { ...event, metadata: { ...event.metadata, schemaVersion: CURRENT_SCHEMA_VERSION } };
+}

@@ -1,0 +1,207 @@
+/**
+ * Value schemas shared by events, commands and HTTP validation. Each schema has a same-named type.
+ *
+ * Input objects are strict: an audit ledger must not silently drop what a client sent, so unknown fields
+ * are rejected rather than stripped.
+ */
+import { z } from 'zod';
+
+/** Longest `summary`, `statement`, `reason` or caveat, in UTF-16 code units, counted after normalising. */
+export const LONG_TEXT_MAX = 10_000;
+/** Longest name, title, alias, target or campaign, in UTF-16 code units, counted after normalising. */
+export const SHORT_TEXT_MAX = 200;
+
+// `.trim()` and `.normalize()` run before the length checks that follow them, so lengths are those of the
+// stored text, not of what the client happened to send.
+const text = (max: number) => z.string().trim().normalize('NFC').min(1, 'must not be empty').max(max);
+
+/** A trimmed, NFC-normalised, non-empty name, title, alias, target or campaign (at most 200). */
+export const ShortText = text(SHORT_TEXT_MAX);
+export type ShortText = z.infer<typeof ShortText>;
+
+/** A trimmed, NFC-normalised, non-empty summary, statement, reason or caveat (at most 10 000). */
+export const LongText = text(LONG_TEXT_MAX);
+export type LongText = z.infer<typeof LongText>;
+
+/** A party's id: a lower-case slug such as `microsoft` or `us-dhs`. */
+export const PartyId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a slug of lower-case letters, digits and "-" (at most 64)');
+export type PartyId = z.infer<typeof PartyId>;
+
+export const PartyKind = z.enum([
+  'vendor',
+  'researcher',
+  'media',
+  'government',
+  'intergovernmental',
+  'other',
+]);
+export type PartyKind = z.infer<typeof PartyKind>;
+
+/** The kinds of party whose confirmation counts as official. */
+export const OfficialPartyKind = z.enum(['government', 'intergovernmental']);
+export type OfficialPartyKind = z.infer<typeof OfficialPartyKind>;
+
+/** Whoever speaks. Its `name` and `kind` are recorded as given in each event. */
+export const Party = z.strictObject({ id: PartyId, name: ShortText, kind: PartyKind });
+export type Party = z.infer<typeof Party>;
+
+/** A party allowed to confirm a claim. */
+export const OfficialParty = Party.extend({ kind: OfficialPartyKind });
+export type OfficialParty = z.infer<typeof OfficialParty>;
+
+/**
+ * The 249 codes officially assigned by ISO 3166-1 alpha-2, in alphabetical order. Reserved, deprecated and
+ * user-assigned codes (`UK`, `EU`, `SU`, `XK`, `XX`, `ZZ`) are not states and are absent on purpose.
+ */
+// biome-ignore format: one line per initial letter keeps the list checkable by eye
+export const ISO_3166_ALPHA2 = [
+  'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AQ', 'AR', 'AS', 'AT', 'AU', 'AW', 'AX', 'AZ',
+  'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BV', 'BW', 'BY', 'BZ',
+  'CA', 'CC', 'CD', 'CF', 'CG', 'CH', 'CI', 'CK', 'CL', 'CM', 'CN', 'CO', 'CR', 'CU', 'CV', 'CW', 'CX', 'CY', 'CZ',
+  'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ',
+  'EC', 'EE', 'EG', 'EH', 'ER', 'ES', 'ET',
+  'FI', 'FJ', 'FK', 'FM', 'FO', 'FR',
+  'GA', 'GB', 'GD', 'GE', 'GF', 'GG', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GS', 'GT', 'GU', 'GW', 'GY',
+  'HK', 'HM', 'HN', 'HR', 'HT', 'HU',
+  'ID', 'IE', 'IL', 'IM', 'IN', 'IO', 'IQ', 'IR', 'IS', 'IT',
+  'JE', 'JM', 'JO', 'JP',
+  'KE', 'KG', 'KH', 'KI', 'KM', 'KN', 'KP', 'KR', 'KW', 'KY', 'KZ',
+  'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY',
+  'MA', 'MC', 'MD', 'ME', 'MF', 'MG', 'MH', 'MK', 'ML', 'MM', 'MN', 'MO', 'MP', 'MQ', 'MR', 'MS', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ',
+  'NA', 'NC', 'NE', 'NF', 'NG', 'NI', 'NL', 'NO', 'NP', 'NR', 'NU', 'NZ',
+  'OM',
+  'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PM', 'PN', 'PR', 'PS', 'PT', 'PW', 'PY',
+  'QA',
+  'RE', 'RO', 'RS', 'RU', 'RW',
+  'SA', 'SB', 'SC', 'SD', 'SE', 'SG', 'SH', 'SI', 'SJ', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'ST', 'SV', 'SX', 'SY', 'SZ',
+  'TC', 'TD', 'TF', 'TG', 'TH', 'TJ', 'TK', 'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ',
+  'UA', 'UG', 'UM', 'US', 'UY', 'UZ',
+  'VA', 'VC', 'VE', 'VG', 'VI', 'VN', 'VU',
+  'WF', 'WS',
+  'YE', 'YT',
+  'ZA', 'ZM', 'ZW',
+] as const;
+
+/** An assigned ISO 3166-1 alpha-2 code in upper case (`CN`); `cn`, `UK`, `EU`, `XX` are rejected. */
+export const StateCode = z.enum(ISO_3166_ALPHA2, {
+  error: 'must be an assigned ISO 3166-1 alpha-2 code in upper case',
+});
+export type StateCode = z.infer<typeof StateCode>;
+
+export const Relation = z.enum(['operating-from', 'sponsored-by', 'directed-by', 'affiliated-with']);
+export type Relation = z.infer<typeof Relation>;
+
+/** The actor → state link a claim asserts. */
+export const Attribution = z.strictObject({ state: StateCode, relation: Relation });
+export type Attribution = z.infer<typeof Attribution>;
+
+/**
+ * An RFC 3339 date-time with a zone (`Z` or `±hh:mm`), kept as given: the zone the speaker used is part of
+ * the record. Compare them with `compareInstants`, never as strings.
+ */
+export const DateTime = z.iso.datetime({
+  offset: true,
+  error: 'must be an RFC 3339 date-time with a zone (Z or ±hh:mm)',
+});
+export type DateTime = z.infer<typeof DateTime>;
+
+/** An absolute `http`/`https` URL. */
+export const HttpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+  .trim()
+  .regex(/^\S+$/, 'must not contain whitespace');
+export type HttpUrl = z.infer<typeof HttpUrl>;
+
+/** Where a statement was published. */
+export const Source = z.strictObject({
+  url: HttpUrl,
+  title: ShortText.optional(),
+  publishedAt: DateTime.optional(),
+});
+export type Source = z.infer<typeof Source>;
+
+/** The person who spoke for a party (`Tom Burt`, `Corporate Vice President`). */
+export const Spokesperson = z.strictObject({ name: ShortText, title: ShortText.optional() });
+export type Spokesperson = z.infer<typeof Spokesperson>;
+
+// Combining marks (\p{M}) stay with their letter: without them, Indic scripts would be cut inside words and
+// the dot of a lower-cased `İ` would become a separator.
+const NON_ALPHANUMERIC_RUN = /[^\p{L}\p{M}\p{N}]+/gu;
+const EDGE_DASHES = /^-+|-+$/g;
+
+/**
+ * The id of a threat actor: its name NFC-normalised, lower-cased, with every run of characters that are not
+ * Unicode letters, combining marks or digits replaced by `-`, and `-` trimmed from both ends.
+ *
+ * A name without any letter or digit (`"—"`, `"!!!"`) yields `""`; `ActorName` rejects such names, so an
+ * event never carries an empty actor id. The function is idempotent: an id is its own id.
+ *
+ * @example
+ * ```ts
+ * actorIdOf('Volt Typhoon'); // 'volt-typhoon'
+ * actorIdOf('  APT 28 / Fancy_Bear '); // 'apt-28-fancy-bear'
+ * actorIdOf('Équipe Rouge'); // 'équipe-rouge'
+ * ```
+ */
+export function actorIdOf(name: string): string {
+  // NFC again after lower-casing: a few case mappings yield decomposed sequences.
+  return name
+    .normalize('NFC')
+    .toLowerCase()
+    .normalize('NFC')
+    .replace(NON_ALPHANUMERIC_RUN, '-')
+    .replace(EDGE_DASHES, '');
+}
+
+/** A threat actor's name as said in a claim; it must contain a letter or a digit so that its id is not empty. */
+export const ActorName = ShortText.refine((name) => actorIdOf(name) !== '', {
+  error: 'must contain a letter or a digit (the actor id is derived from it)',
+});
+export type ActorName = z.infer<typeof ActorName>;
+
+/** An actor id as `actorIdOf` makes it (`volt-typhoon`): a non-empty string that is its own id. */
+export const ActorId = z
+  .string()
+  .min(1)
+  .refine((id) => actorIdOf(id) === id, {
+    error: 'must be an actor id as derived from a name (volt-typhoon)',
+  });
+export type ActorId = z.infer<typeof ActorId>;
+
+/** A claim's id: a UUID (the server makes them, v7 preferred). */
+export const ClaimId = z.uuid();
+export type ClaimId = z.infer<typeof ClaimId>;
+
+// Splits a valid `DateTime` into the whole second (parsed by `Date.parse`) and the decimal fraction, which is
+// compared as digits: RFC 3339 allows any precision, `Date` keeps milliseconds only.
+const DATE_TIME_PARTS = /^(.{19})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+
+function instantOf(value: string): { readonly second: number; readonly fraction: string } {
+  const parts = DateTime.safeParse(value).success ? DATE_TIME_PARTS.exec(value) : null;
+  if (parts === null) throw new RangeError(`not an RFC 3339 date-time with a zone: ${JSON.stringify(value)}`);
+  const [, second, fraction = '', zone] = parts;
+  return { second: Date.parse(`${second}${zone}`), fraction: fraction.replace(/0+$/, '') };
+}
+
+/**
+ * Compares two `DateTime`s as instants, whatever their zones and precisions: negative when `a` is earlier,
+ * `0` for the same instant, positive when `a` is later. Throws a `RangeError` on a string that is not a
+ * `DateTime`.
+ *
+ * @example
+ * ```ts
+ * compareInstants('2020-09-10T14:00:00+02:00', '2020-09-10T12:00:00Z'); // 0
+ * compareInstants('2020-09-10T12:00:00.0001Z', '2020-09-10T12:00:00Z'); // 1
+ * ```
+ */
+export function compareInstants(a: string, b: string): -1 | 0 | 1 {
+  const x = instantOf(a);
+  const y = instantOf(b);
+  if (x.second !== y.second) return x.second < y.second ? -1 : 1;
+  const width = Math.max(x.fraction.length, y.fraction.length);
+  const fx = x.fraction.padEnd(width, '0');
+  const fy = y.fraction.padEnd(width, '0');
+  return fx === fy ? 0 : fx < fy ? -1 : 1;
+}
