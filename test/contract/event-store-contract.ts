@@ -229,6 +229,12 @@ export function eventStoreContract(t: Test, target: ContractTarget): void {
       await rejectsWithCode(t, store.appendToStream('s', [event('')]), 'invalid-append', 'an empty type');
       await rejectsWithCode(
         t,
+        store.appendToStream('s', [{ id: '', type: 'A', data: {} }]),
+        'invalid-append',
+        'an empty event id',
+      );
+      await rejectsWithCode(
+        t,
         store.appendToStream('s', [event('A', { n: 1n })]),
         'invalid-append',
         'data that is not JSON',

@@ -21,7 +21,7 @@ import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { deserializeError } from './batch-writer.js';
 import { migrate, openConnection } from './schema.js';
-import { MainThreadWriter, WorkerThreadWriter, type Writer } from './writers.js';
+import { MainThreadWriter, type OnCommit, WorkerThreadWriter, type Writer } from './writers.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file. Several processes may open the same file (WAL). */
@@ -36,6 +36,8 @@ export interface SqliteEventStoreOptions {
    * file. Commits made through this store wake subscriptions at once. Default 50 ms.
    */
   readonly pollIntervalMs?: number;
+  /** Called after every group commit with its size and duration (metrics: append batch sizes). */
+  readonly onCommit?: OnCommit;
 }
 
 interface EventRow {
@@ -125,8 +127,8 @@ export class SqliteEventStore implements EventStore {
     const reader = openConnection(options.path, { role: 'reader' });
     const writer =
       options.writer === 'main-thread'
-        ? new MainThreadWriter(options.path)
-        : new WorkerThreadWriter(options.path);
+        ? new MainThreadWriter(options.path, options.onCommit)
+        : new WorkerThreadWriter(options.path, options.onCommit);
     return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50);
   }
 

@@ -5,8 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AppendRequest, BatchWriter } from './batch-writer.js';
 import { openConnection } from './schema.js';
-import type { FromWriterThread, ToWriterThread } from './writers.js';
-import { MAX_BATCH } from './writers.js';
+import { commitMeasured, type FromWriterThread, MAX_BATCH, type ToWriterThread } from './writers.js';
 
 const port = parentPort!;
 const writer = new BatchWriter(openConnection((workerData as { path: string }).path, { role: 'writer' }));
@@ -19,12 +18,12 @@ function flush(): void {
   while (queue.length > 0) {
     const batch = queue.slice(0, MAX_BATCH);
     queue = queue.slice(batch.length);
-    const outcomes = writer.commit(batch.map((item) => item.request));
-    port.postMessage({
-      kind: 'outcomes',
-      ids: batch.map((item) => item.id),
-      outcomes,
-    } satisfies FromWriterThread);
+    const { outcomes, info } = commitMeasured(
+      writer,
+      batch.map((item) => item.request),
+    );
+    const message: FromWriterThread = { kind: 'outcomes', ids: batch.map((item) => item.id), outcomes, info };
+    port.postMessage(message);
   }
 }
 

@@ -2,6 +2,29 @@ import { Worker } from 'node:worker_threads';
 import { type AppendOutcome, type AppendRequest, BatchWriter } from './batch-writer.js';
 import { openConnection } from './schema.js';
 
+/** What one group commit did: reported to `onCommit` for metrics and for tests of the batching itself. */
+export interface CommitInfo {
+  /** Appends committed or refused in this transaction. */
+  readonly appends: number;
+  /** Milliseconds the transaction took, fsync included. */
+  readonly durationMs: number;
+}
+
+export type OnCommit = (info: CommitInfo) => void;
+
+/** Commits a batch and measures it: shared by both writer placements. */
+export function commitMeasured(
+  writer: BatchWriter,
+  requests: readonly AppendRequest[],
+): {
+  outcomes: AppendOutcome[];
+  info: CommitInfo;
+} {
+  const started = performance.now();
+  const outcomes = writer.commit(requests);
+  return { outcomes, info: { appends: requests.length, durationMs: performance.now() - started } };
+}
+
 /** Where appends are committed. Both kinds batch whatever arrived while the previous commit ran. */
 export interface Writer {
   append(request: AppendRequest): Promise<AppendOutcome>;
@@ -23,11 +46,13 @@ interface Pending {
  */
 export class MainThreadWriter implements Writer {
   readonly #writer: BatchWriter;
+  readonly #onCommit: OnCommit | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(path: string) {
+  constructor(path: string, onCommit?: OnCommit) {
     this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }));
+    this.#onCommit = onCommit;
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {
@@ -44,7 +69,11 @@ export class MainThreadWriter implements Writer {
     this.#scheduled = false;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH);
-      const outcomes = this.#writer.commit(batch.map((pending) => pending.request));
+      const { outcomes, info } = commitMeasured(
+        this.#writer,
+        batch.map((pending) => pending.request),
+      );
+      this.#onCommit?.(info);
       batch.forEach((pending, index) => {
         pending.resolve(outcomes[index]!);
       });
@@ -66,6 +95,7 @@ export type FromWriterThread =
       readonly kind: 'outcomes';
       readonly ids: readonly number[];
       readonly outcomes: readonly AppendOutcome[];
+      readonly info: CommitInfo;
     }
   | { readonly kind: 'closed' };
 
@@ -80,12 +110,13 @@ export class WorkerThreadWriter implements Writer {
   #closed: Promise<void> | undefined;
   #failure: Error | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, onCommit?: OnCommit) {
     this.#worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), {
       workerData: { path },
     });
     this.#worker.on('message', (message: FromWriterThread) => {
       if (message.kind !== 'outcomes') return;
+      onCommit?.(message.info);
       message.ids.forEach((id, index) => {
         this.#pending.get(id)?.(message.outcomes[index]!);
         this.#pending.delete(id);

@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RecordedEvent } from '@ledger/event-store';
+import { type CommitInfo, SCHEMA_VERSION, SqliteEventStore } from '@ledger/event-store-sqlite';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { BatchWriter, deserializeError } from '../src/batch-writer.js';
+import { WorkerThreadWriter } from '../src/writers.js';
+
+const appenderChild = fileURLToPath(
+  new URL('../../../test/contract/sqlite-appender.child.ts', import.meta.url),
+);
+
+for (const writer of ['worker', 'main-thread'] as const) {
+  t.test(`${writer} writer: concurrent appends are group committed`, async (t) => {
+    const commits: CommitInfo[] = [];
+    const store = await SqliteEventStore.open({
+      path: join(t.testdir(), 'ledger.db'),
+      writer,
+      onCommit: (info) => commits.push(info),
+    });
+    t.teardown(() => store.close());
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        store.appendToStream(`claim-${i}`, [{ type: 'ClaimMade', data: { i } }], {
+          expectedRevision: 'no_stream',
+        }),
+      ),
+    );
+    t.equal(
+      commits.reduce((sum, commit) => sum + commit.appends, 0),
+      64,
+      'every append went through a reported commit',
+    );
+    t.ok(commits.length < 64, `64 appends took ${commits.length} commits`);
+    t.ok(
+      commits.every((commit) => commit.durationMs >= 0),
+      'each commit reports its duration',
+    );
+  });
+}
+
+t.test('schema migrations', async (t) => {
+  const path = join(t.testdir(), 'ledger.db');
+  const store = await SqliteEventStore.open({ path });
+  await store.appendToStream('s', [{ type: 'A', data: { kept: true } }]);
+  await store.close();
+
+  const db = new Database(path);
+  t.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'the file records its schema version');
+  db.close();
+
+  const reopened = await SqliteEventStore.open({ path });
+  const events: RecordedEvent[] = [];
+  for await (const event of reopened.readAll()) events.push(event);
+  t.same(
+    events.map((e) => e.data),
+    [{ kept: true }],
+    'reopening an up-to-date file keeps its events',
+  );
+  await reopened.close();
+
+  const newer = new Database(path);
+  newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  newer.close();
+  await t.rejects(
+    SqliteEventStore.open({ path }),
+    /newer than this build understands/,
+    'a file from a newer build is refused, not damaged',
+  );
+});
+
+t.test('a commit that fails fails every append of its batch, and stores nothing', async (t) => {
+  const path = join(t.testdir(), 'ledger.db');
+  const store = await SqliteEventStore.open({ path });
+  await store.close();
+  const readOnly = new Database(path, { readonly: true });
+  t.teardown(() => readOnly.close());
+  const writer = new BatchWriter(readOnly);
+  const outcomes = writer.commit([
+    {
+      streamName: 'a',
+      expectedRevision: 'any',
+      events: [{ id: randomUUID(), type: 'A', data: '{}', metadata: null }],
+    },
+    {
+      streamName: 'b',
+      expectedRevision: 'any',
+      events: [{ id: randomUUID(), type: 'B', data: '{}', metadata: null }],
+    },
+  ]);
+  t.equal(outcomes.length, 2);
+  t.ok(
+    outcomes.every((outcome) => !outcome.ok),
+    'both appends are refused',
+  );
+  t.match(outcomes[0], { ok: false, error: { code: /SQLITE_READONLY/ } }, 'with the storage error');
+  t.equal(readOnly.prepare('SELECT count(*) FROM events').pluck().get(), 0);
+});
+
+t.test('another process appending to the same file', async (t) => {
+  const path = join(t.testdir(), 'ledger.db');
+  const store = await SqliteEventStore.open({ path, pollIntervalMs: 10 });
+  t.teardown(() => store.close());
+  const child = spawn(process.execPath, [...process.execArgv, appenderChild, path, 'worker'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+
+  const fromChild: RecordedEvent[] = [];
+  const subscription = store.subscribeToAll({ filter: { eventTypes: ['Crash'] } });
+  const ours: Promise<unknown>[] = [];
+  for await (const event of subscription) {
+    fromChild.push(event);
+    if (ours.length < 100) {
+      // Write from this process while the child writes too: both processes contend for the same file.
+      ours.push(store.appendToStream(`parent-${ours.length % 5}`, [{ type: 'Parent', data: {} }]));
+    }
+    if (fromChild.length >= 300) break;
+  }
+  await subscription.unsubscribe();
+  await Promise.all(ours);
+  t.equal(fromChild.length, 300, "the subscription sees the other process's commits live");
+  const positions = fromChild.map((event) => event.position.commit);
+  t.ok(
+    positions.every((position, i) => i === 0 || position > positions[i - 1]!),
+    'in position order',
+  );
+  let parents = 0;
+  for await (const event of store.readAll({ filter: { eventTypes: ['Parent'] } })) {
+    if (event.type === 'Parent') parents += 1;
+  }
+  t.equal(parents, 100, "this process's appends all committed despite the other writer");
+});
+
+t.test('a writer thread that cannot open its database fails every append, acknowledging none', async (t) => {
+  // A directory is no database file: the thread dies while opening it.
+  const writer = new WorkerThreadWriter(t.testdir());
+  const request = {
+    streamName: 's',
+    expectedRevision: 'any' as const,
+    events: [{ id: randomUUID(), type: 'A', data: '{}', metadata: null }],
+  };
+  const first = await writer.append(request);
+  t.match(first, { ok: false, error: { code: 'storage-failure' } }, 'the waiting append is failed');
+  const later = await writer.append(request);
+  t.match(later, { ok: false, error: { code: 'storage-failure' } }, 'so is every later one');
+  await writer.close();
+  const error = deserializeError({ code: 'storage-failure', message: 'gone' });
+  t.match(error, { code: 'storage-failure', message: 'gone' }, 'surfacing as a typed store error');
+});
