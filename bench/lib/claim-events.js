@@ -1,0 +1,87 @@
+/**
+ * Realistic `ClaimMade` events for benchmarks, shaped like `packages/domain/src/events.ts` (plain objects:
+ * the store only sees JSON). Values vary with a sequence number so that rows are not identical.
+ */
+import { randomUUID } from 'node:crypto';
+
+const CLAIMANTS = [
+  { id: 'microsoft', name: 'Microsoft Threat Intelligence', kind: 'vendor' },
+  { id: 'mandiant', name: 'Mandiant (Google Cloud)', kind: 'vendor' },
+  { id: 'us-cisa', name: 'Cybersecurity and Infrastructure Security Agency', kind: 'government' },
+  { id: 'ncsc-uk', name: 'National Cyber Security Centre', kind: 'government' },
+];
+
+const ACTORS = [
+  {
+    actor: { id: 'volt-typhoon', name: 'Volt Typhoon', aliases: ['Bronze Silhouette', 'Vanguard Panda'] },
+    attribution: { state: 'CN', relation: 'sponsored-by' },
+  },
+  {
+    actor: { id: 'apt28', name: 'APT28', aliases: ['Fancy Bear', 'Forest Blizzard', 'Sofacy'] },
+    attribution: { state: 'RU', relation: 'directed-by' },
+  },
+  {
+    actor: { id: 'lazarus-group', name: 'Lazarus Group', aliases: ['Diamond Sleet', 'Hidden Cobra'] },
+    attribution: { state: 'KP', relation: 'operating-from' },
+  },
+];
+
+const TARGETS = [
+  ['communications', 'energy', 'water utilities'],
+  ['defence contractors', 'government ministries'],
+  ['cryptocurrency exchanges', 'financial services', 'media'],
+];
+
+const SUMMARY =
+  'Initial access through edge devices, then living-off-the-land techniques and valid accounts to persist.';
+
+const BASE_TIME = Date.parse('2025-03-01T09:00:00Z');
+
+/**
+ * A UUID laid out like a v7 (48-bit millisecond timestamp, then random bits). Not monotonic within one
+ * millisecond, which benchmarks do not need.
+ */
+export function uuidv7Like(now = Date.now()) {
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15, 18)}-${random.slice(19)}`;
+}
+
+/** `count` claim streams: `{ name: 'claim-<id>', claimId }`. */
+export function claimStreams(count) {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, index) => {
+    const claimId = uuidv7Like(now + index);
+    return { name: `claim-${claimId}`, claimId };
+  });
+}
+
+/** A `ClaimMade` event with its metadata, ready for `appendToStream`. */
+export function claimMadeEvent(claimId, sequence) {
+  const { actor, attribution } = ACTORS[sequence % ACTORS.length];
+  const statedAt = new Date(BASE_TIME + sequence * 60_000).toISOString();
+  const requestId = uuidv7Like();
+  return {
+    type: 'ClaimMade',
+    data: {
+      claimId,
+      claimant: CLAIMANTS[sequence % CLAIMANTS.length],
+      actor,
+      attribution,
+      targets: TARGETS[sequence % TARGETS.length],
+      summary: SUMMARY,
+      source: {
+        url: `https://security.example.com/blog/${sequence}/threat-actor-report`,
+        title: 'Threat actor report',
+      },
+      statedAt,
+    },
+    metadata: {
+      recordedAt: statedAt,
+      principal: 'bench@attribution-ledger',
+      requestId,
+      correlationId: requestId,
+      schemaVersion: 1,
+    },
+  };
+}
