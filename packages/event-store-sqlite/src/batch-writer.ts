@@ -101,6 +101,9 @@ export class BatchWriter {
           try {
             outcomes.push(this.#appendOne(request, created));
           } catch (error) {
+            // SQLITE_FULL, IOERR and NOMEM roll back the whole transaction, not just the savepoint: going on
+            // would run the rest of the batch as autocommits, storing appends that are all reported failed.
+            if (!this.#db.inTransaction) throw error;
             outcomes.push({ ok: false, error: serialize(error) });
           }
         }

@@ -7,6 +7,7 @@ import { type CommitInfo, SCHEMA_VERSION, SqliteEventStore } from '@ledger/event
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { BatchWriter, deserializeError } from '../src/batch-writer.js';
+import { openConnection } from '../src/schema.js';
 import { WorkerThreadWriter } from '../src/writers.js';
 
 const appenderChild = fileURLToPath(
@@ -155,3 +156,68 @@ t.test('a writer thread that cannot open its database fails every append, acknow
   const error = deserializeError({ code: 'storage-failure', message: 'gone' });
   t.match(error, { code: 'storage-failure', message: 'gone' }, 'surfacing as a typed store error');
 });
+
+t.test(
+  'a disk-full error in the middle of a batch fails the whole batch and stores none of it',
+  async (t) => {
+    const path = join(t.testdir(), 'ledger.db');
+    await (await SqliteEventStore.open({ path })).close();
+    const db = new Database(path);
+    t.teardown(() => db.close());
+    db.pragma('journal_mode = WAL');
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    // The database may grow by 30 pages: a 1 MB event in the middle of the batch cannot fit.
+    db.pragma(`max_page_count = ${pages + 30}`);
+    const writer = new BatchWriter(db);
+    const request = (stream: string, size: number) => ({
+      streamName: stream,
+      expectedRevision: 'any' as const,
+      events: [
+        { id: randomUUID(), type: 'A', data: JSON.stringify({ pad: 'x'.repeat(size) }), metadata: null },
+      ],
+    });
+    const outcomes = writer.commit([request('a', 100), request('b', 1_000_000), request('c', 100)]);
+    t.ok(
+      outcomes.every((outcome) => !outcome.ok),
+      'every append of the batch is refused',
+    );
+    t.match(outcomes[2], { ok: false, error: { code: 'SQLITE_FULL' } }, 'with the real cause');
+    t.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 0, 'and none of them is stored');
+  },
+);
+
+t.test('appends are durable: the writer connection fsyncs every commit', async (t) => {
+  const db = openConnection(join(t.testdir(), 'ledger.db'), { role: 'writer' });
+  t.teardown(() => db.close());
+  t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous = FULL');
+});
+
+t.test(
+  'a conflicting append in a batch fails alone while the rest of that same commit is stored',
+  async (t) => {
+    const commits: CommitInfo[] = [];
+    const store = await SqliteEventStore.open({
+      path: join(t.testdir(), 'ledger.db'),
+      onCommit: (info) => commits.push(info),
+    });
+    t.teardown(() => store.close());
+    await store.appendToStream('taken', [{ type: 'A', data: {} }]);
+    commits.length = 0;
+    const outcomes = await Promise.allSettled([
+      store.appendToStream('one', [{ type: 'A', data: {} }], { expectedRevision: 'no_stream' }),
+      store.appendToStream('taken', [{ type: 'B', data: {} }], { expectedRevision: 'no_stream' }),
+      store.appendToStream('two', [{ type: 'A', data: {} }], { expectedRevision: 'no_stream' }),
+      store.appendToStream('three', [{ type: 'A', data: {} }], { expectedRevision: 'no_stream' }),
+    ]);
+    t.same(
+      commits.map((commit) => commit.appends),
+      [4],
+      'the four appends shared one commit',
+    );
+    t.same(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+  },
+);
