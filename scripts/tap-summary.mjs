@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'tap-parser';
 
+// Usage: node scripts/tap-summary.mjs [results-dir] [exit status of the run]
 const dir = process.argv[2] ?? '.tap/test-results';
 const files = [];
 const walk = (path) => {
@@ -65,4 +66,7 @@ for (const file of files) {
   failed += fail;
   skipped += skip;
 }
+// A run that failed before or outside the tests (install, lint, type-check, coverage) must not read as green.
+const exitStatus = Number(process.argv[3] ?? 0);
+if (exitStatus !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

@@ -235,6 +235,18 @@ export function eventStoreContract(t: Test, target: ContractTarget): void {
       );
       await rejectsWithCode(
         t,
+        store.appendToStream('s', [event('A')], { expectedRevision: 0 as unknown as bigint }),
+        'invalid-append',
+        'a revision given as a number, not a bigint',
+      );
+      await rejectsWithCode(
+        t,
+        store.appendToStream('s', [event('A')], { expectedRevision: -1n }),
+        'invalid-append',
+        'a negative revision',
+      );
+      await rejectsWithCode(
+        t,
         store.appendToStream('s', [event('A', { n: 1n })]),
         'invalid-append',
         'data that is not JSON',

@@ -7,6 +7,7 @@ import {
   type EventData,
   type EventStore,
   EventStoreClosedError,
+  matchesFilter,
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -141,7 +142,15 @@ export class SqliteEventStore implements EventStore {
   /** `data_version` changes when any other connection (another process, or our writer) commits. */
   #checkForeignCommits(): void {
     if (!this.#notifier.hasWaiters) return;
-    const version = this.#readDataVersion();
+    let version: number;
+    try {
+      version = this.#readDataVersion();
+    } catch {
+      // A lock held through another process's recovery, or an I/O error: never crash the process from a
+      // timer. Wake the subscriptions instead; their next read retries, or surfaces a lasting error to them.
+      this.#notifier.signal();
+      return;
+    }
     if (version !== this.#dataVersion) {
       this.#dataVersion = version;
       this.#notifier.signal();
@@ -167,7 +176,7 @@ export class SqliteEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.#ensureOpen();
-    validateAppend(streamName, events);
+    validateAppend(streamName, events, options.expectedRevision);
     const request = {
       streamName,
       expectedRevision: options.expectedRevision ?? 'any',
@@ -244,7 +253,6 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
     this.#ensureOpen();
     const from = options.fromPosition ?? 'start';
-    const filter = filterClause(options.filter);
     const start =
       from === 'start'
         ? 0
@@ -252,18 +260,26 @@ export class SqliteEventStore implements EventStore {
           ? ((this.#statement('last', 'SELECT max(position) FROM events').pluck().get() as number | null) ??
             0)
           : Number(from.commit);
+    // Pages walk the primary key and the filter applies in JS, so the cursor passes every scanned row: a
+    // filter that matches nothing recent never makes a wake-up rescan the log from its last match.
     const page = this.#statement(
-      `after-${filter.key}`,
-      `SELECT ${COLUMNS} FROM events WHERE position > ?${filter.sql} ORDER BY position LIMIT ?`,
+      'after',
+      `SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
     );
+    const { filter } = options;
     return catchUpSubscription(
       start,
       (after, limit) => {
-        if (this.#closed !== undefined) return { events: [], next: after };
-        const rows = page.all(after, ...filter.params, limit) as EventRow[];
+        if (this.#closed !== undefined) return { events: [], next: after, more: false };
+        const rows = page.all(after, limit) as EventRow[];
+        const events: RecordedEvent[] = [];
+        for (const row of rows) {
+          if (matchesFilter(filter, row.stream_id, row.type)) events.push(toRecorded(row));
+        }
         return {
-          events: rows.map(toRecorded),
+          events,
           next: rows.length > 0 ? rows[rows.length - 1]!.position : after,
+          more: rows.length === limit,
         };
       },
       this.#notifier,

@@ -8,7 +8,22 @@ export const NO_STREAM = -1n;
  * Rejects appends no adapter should store: an empty stream name or batch, an event without a type, or an
  * event id that is not a string. Shared by adapters so they all refuse the same things.
  */
-export function validateAppend(streamName: string, events: readonly EventData[]): void {
+export function validateAppend(
+  streamName: string,
+  events: readonly EventData[],
+  expectedRevision: ExpectedRevision = 'any',
+): void {
+  const validRevision =
+    expectedRevision === 'any' ||
+    expectedRevision === 'no_stream' ||
+    expectedRevision === 'stream_exists' ||
+    (typeof expectedRevision === 'bigint' && expectedRevision >= 0n);
+  if (!validRevision) {
+    // A number (0 rather than 0n) or a negative bigint would otherwise look like a conflict and be retried.
+    throw new InvalidAppendError(
+      `expectedRevision must be 'any', 'no_stream', 'stream_exists' or a non-negative bigint, not ${String(expectedRevision)} (${typeof expectedRevision})`,
+    );
+  }
   if (typeof streamName !== 'string' || streamName.length === 0) {
     throw new InvalidAppendError('stream name must be a non-empty string');
   }

@@ -44,20 +44,22 @@ export class CommitNotifier {
 }
 
 /**
- * Reads up to `limit` events strictly after `after` (a log-specific cursor: the last position seen), in
- * position order, applying the subscription's filter. Returns the events and the cursor to continue from.
+ * Reads the log strictly after `after` (a log-specific cursor: the last position scanned), in position order,
+ * applying the subscription's filter to at most `limit` scanned entries. Returns the matching events, the
+ * cursor to continue from (past everything scanned, matching or not, so a filter that matches nothing never
+ * makes the next read start over), and whether more entries may be waiting already.
  */
 export type ReadPageAfter<Cursor> = (
   after: Cursor,
   limit: number,
-) => { events: RecordedEvent[]; next: Cursor };
+) => { events: RecordedEvent[]; next: Cursor; more: boolean };
 
 const PAGE_SIZE = 512;
 
 /**
  * A catch-up subscription over any log whose readers see a prefix of commit order (true of SQLite, whose
  * writers are serialised, and of an in-memory array). It only ever reads "events after the last one
- * delivered", so history and live events come from the same query: there is no hand-over to get wrong,
+ * scanned", so history and live events come from the same query: there is no hand-over to get wrong,
  * hence no gap and no duplicate.
  */
 export function catchUpSubscription<Cursor>(
@@ -66,10 +68,9 @@ export function catchUpSubscription<Cursor>(
   notifier: CommitNotifier,
 ): Subscription {
   let stopped = false;
-  let wakeStopped: (() => void) | undefined;
-  const stoppedSignal = new Promise<void>((resolve) => {
-    wakeStopped = resolve;
-  });
+  // The wait in progress, if any. Each wait gets its own one-shot promise, so a subscription that lives for
+  // millions of commits accumulates no reactions on a long-lived promise.
+  let wakeWaiting: (() => void) | undefined;
 
   async function* iterate(): AsyncGenerator<RecordedEvent> {
     let cursor = start;
@@ -81,8 +82,12 @@ export function catchUpSubscription<Cursor>(
         if (stopped) return;
         yield event;
       }
-      if (page.events.length < PAGE_SIZE && !stopped) {
-        await Promise.race([notifier.waitAfter(seen), stoppedSignal]);
+      if (!page.more && !stopped) {
+        await new Promise<void>((resolve) => {
+          wakeWaiting = resolve;
+          void notifier.waitAfter(seen).then(resolve);
+        });
+        wakeWaiting = undefined;
       }
     }
   }
@@ -92,7 +97,7 @@ export function catchUpSubscription<Cursor>(
     [Symbol.asyncIterator]: () => generator,
     async unsubscribe(): Promise<void> {
       stopped = true;
-      wakeStopped?.();
+      wakeWaiting?.();
     },
   };
 }

@@ -33,14 +33,59 @@ export interface HandleCommandResult<Event, State> {
 }
 
 /**
+ * Commands on one stream through one store handle run one after another. Concurrent commands on a claim
+ * would otherwise all read the same revision and all but one lose the race in every round (group commit
+ * puts them in the same batch), turning valid requests into conflicts. Only writers in other processes still
+ * race, and those are retried below.
+ */
+const streamQueues = new WeakMap<EventStore, Map<string, Promise<void>>>();
+
+function inStreamOrder<T>(store: EventStore, streamName: string, work: () => Promise<T>): Promise<T> {
+  let queues = streamQueues.get(store);
+  if (queues === undefined) {
+    queues = new Map();
+    streamQueues.set(store, queues);
+  }
+  const previous = queues.get(streamName) ?? Promise.resolve();
+  const run = previous.then(work);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(streamName, tail);
+  void tail.then(() => {
+    if (queues.get(streamName) === tail) queues.delete(streamName);
+  });
+  return run;
+}
+
+/** A short random pause before a retry, so writers in other processes stop colliding in lockstep. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * 2 ** Math.min(attempt, 6);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
  * The one command-handling path: read the stream, fold it, decide, append with the expected revision, and
- * on a concurrency conflict start again from a fresh read (bounded). Domain errors thrown by `decide` pass
- * through untouched.
+ * on a concurrency conflict start again from a fresh read (bounded, with jittered backoff). Commands on the
+ * same stream through the same store run in arrival order. Domain errors thrown by `decide` pass through.
  *
  * @example
  * const { appended } = await handleCommand(store, `claim-${id}`, claimDecider, command, { fromRecorded, toEventData });
  */
-export async function handleCommand<Command, Event, State>(
+export function handleCommand<Command, Event, State>(
+  store: EventStore,
+  streamName: string,
+  decider: Decider<Command, Event, State>,
+  command: Command,
+  options: HandleCommandOptions<Event>,
+): Promise<HandleCommandResult<Event, State>> {
+  return inStreamOrder(store, streamName, () =>
+    decideAndAppend(store, streamName, decider, command, options),
+  );
+}
+
+async function decideAndAppend<Command, Event, State>(
   store: EventStore,
   streamName: string,
   decider: Decider<Command, Event, State>,
@@ -70,6 +115,7 @@ export async function handleCommand<Command, Event, State>(
       return { events, state: next, appended, previousRevision: revision };
     } catch (error) {
       if (!isWrongExpectedVersionError(error) || attempt >= maxRetries) throw error;
+      await backoff(attempt);
     }
   }
 }

@@ -41,7 +41,7 @@ export class InMemoryEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     if (this.#closed) throw new EventStoreClosedError();
-    validateAppend(streamName, events);
+    validateAppend(streamName, events, options.expectedRevision);
     const stream = this.#streams.get(streamName) ?? [];
     const replay = this.#replayOf(streamName, events);
     if (replay !== undefined) return replay;
@@ -144,13 +144,12 @@ export class InMemoryEventStore implements EventStore {
       start,
       (after, limit) => {
         const events: RecordedEvent[] = [];
-        let index = after;
-        while (index < this.#log.length && events.length < limit) {
+        const end = Math.min(this.#log.length, after + limit);
+        for (let index = after; index < end; index += 1) {
           const event = this.#log[index]!;
           if (matchesFilter(options.filter, event.streamId, event.type)) events.push(event);
-          index += 1;
         }
-        return { events, next: index };
+        return { events, next: end, more: end < this.#log.length };
       },
       this.#notifier,
     );

@@ -126,3 +126,28 @@ t.test('store failures other than conflicts pass through untouched', async (t) =
     code: 'event-store-closed',
   });
 });
+
+t.test('concurrent commands on one stream all succeed, in arrival order', async (t) => {
+  const store = new InMemoryEventStore();
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      handleCommand(store, 'counter', counter, { type: 'Add', amount: i + 1, limit: 1000 }, options),
+    ),
+  );
+  t.same(
+    results.map((result) => result.appended?.nextExpectedRevision),
+    Array.from({ length: 20 }, (_, i) => BigInt(i)),
+    'each command appended at the next revision, none conflicted',
+  );
+  t.equal(results[19]?.state, 210);
+});
+
+t.test('a failing command does not block the ones queued behind it', async (t) => {
+  const store = new InMemoryEventStore();
+  const [tooBig, fine] = await Promise.allSettled([
+    handleCommand(store, 'counter', counter, { type: 'Add', amount: 50, limit: 10 }, options),
+    handleCommand(store, 'counter', counter, { type: 'Add', amount: 5, limit: 10 }, options),
+  ]);
+  t.equal(tooBig.status, 'rejected');
+  t.equal(fine.status, 'fulfilled');
+});
