@@ -104,6 +104,7 @@ export class InMemoryEventStore implements EventStore {
       from === 'start' ? 0 : from === 'end' ? (backwards ? stream.length - 1 : stream.length) : Number(from);
     if (backwards) index = Math.min(index, stream.length - 1);
     for (let count = 0; count < maxCount && index >= 0 && index < stream.length; count += 1) {
+      if (this.#closed) throw new EventStoreClosedError();
       yield stream[index]!;
       index += backwards ? -1 : 1;
     }
@@ -121,6 +122,7 @@ export class InMemoryEventStore implements EventStore {
     let count = 0;
     while (count < maxCount && index >= 0 && index < this.#log.length) {
       const event = this.#log[index]!;
+      if (this.#closed) throw new EventStoreClosedError();
       if (matchesFilter(options.filter, event.streamId, event.type)) {
         yield event;
         count += 1;
