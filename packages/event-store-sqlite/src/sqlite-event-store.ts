@@ -28,10 +28,9 @@ export interface SqliteEventStoreOptions {
   /** The database file. Several processes may open the same file (WAL). */
   readonly path: string;
   /**
-   * Where commits run. `'main-thread'` (default) commits in the caller's thread: it was the faster design in
-   * `npm run bench -- store` (1.4x at 1 appender, 1.28x at 64, the whole queue in every commit). `'worker'`
-   * commits on a dedicated thread: slower at the store level (a thread hop per batch, smaller batches), but
-   * it halves how long each commit blocks the caller's event loop.
+   * Where commits run. `'main-thread'` (default) commits in the caller's thread: in `npm run bench -- store`
+   * it was 1.4x faster with one appender and level with the worker at 64 (within noise), taking the whole
+   * queue in every commit. `'worker'` commits on a dedicated thread, so the fsync runs beside the caller.
    */
   readonly writer?: 'worker' | 'main-thread';
   /**
