@@ -1,1 +1,49 @@
-export {};
+export {
+  type AuthPluginOptions,
+  assertScope,
+  assertSpeaksAs,
+  authPlugin,
+  principalOf,
+  requireScope,
+} from './auth.plugin.js';
+export { canonicalJson, requestHash } from './canonical-json.js';
+export {
+  type CreateHttpAppOptions,
+  createHttpApp,
+  DEFAULT_BODY_LIMIT,
+  type HttpApp,
+} from './create-http-app.js';
+export { type HealthRoutesOptions, healthRoutes } from './health.routes.js';
+export {
+  FieldError,
+  HttpProblem,
+  type HttpProblemOptions,
+  isHttpProblem,
+  PROBLEM_CONTENT_TYPE,
+  PROBLEM_TYPE_BASE,
+  ProblemDetails,
+  problemBody,
+} from './http-problem.js';
+export {
+  type BeginInput,
+  type BeginResult,
+  DEFAULT_IDEMPOTENCY_TTL_MS,
+  type IdempotencyScope,
+  IdempotencyStore,
+  STALE_IN_FLIGHT_MS,
+  type StoredResponse,
+} from './idempotency-store.js';
+export {
+  ADMIN_KEY_FILE,
+  ADMIN_KEY_ID,
+  type BootstrapAdmin,
+  type CreatedKey,
+  CreateKeyInput,
+  type KeyInfo,
+  KeyStore,
+  MIN_ADMIN_KEY_LENGTH,
+} from './key-store.js';
+export { type OpenApiOptions, registerOpenApi } from './openapi.js';
+export { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
+export { hasScope, type Principal, Scope } from './scopes.js';
+export { STATE_SCHEMA_VERSION, StateStore, type StateStoreOptions } from './state-store.js';

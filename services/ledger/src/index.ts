@@ -1,1 +1,1 @@
-export {};
+export { type RunningLedger, startLedger } from './start-ledger.js';

@@ -1,1 +1,2 @@
-export {};
+export { type ProjectorProcess, runProjector } from './run-projector.js';
+export { type ProjectorDeps, type RunningProjector, startProjector } from './start-projector.js';

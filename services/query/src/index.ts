@@ -1,1 +1,2 @@
-export {};
+export { buildQueryApp, type QueryAppDeps } from './build-query-app.js';
+export { type QueryRoutesOptions, queryRoutes } from './query.routes.js';

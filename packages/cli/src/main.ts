@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * `ledger`: the Attribution Ledger's command-line tool.
+ *
+ *   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print it
+ *   ledger rebuild [--data-dir DIR]       rebuild the read models from zero (stop the ledger first)
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, loadConfig } from '@ledger/config';
+import { startLedger } from '@ledger/ledger';
+import { SingleBar } from 'cli-progress';
+import { runDemo } from './demo.command.js';
+import { isLedgerUp, LedgerClient } from './ledger-client.js';
+import { runRebuild } from './rebuild.command.js';
+
+const USAGE = `usage:
+  ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
+                                        actor's status and Zirconium's dispute history. Without --url it uses
+                                        the ledger at HOST:PORT, or starts a temporary one if none answers.
+  ledger rebuild [--data-dir DIR]       rebuild the read models from zero with a progress bar (stop the
+                                        ledger first); DIR defaults to LEDGER_DATA_DIR or ./data
+`;
+
+function adminKeyFor(dataDir: string): string | undefined {
+  if (process.env.LEDGER_API_KEY) return process.env.LEDGER_API_KEY;
+  if (process.env.LEDGER_ADMIN_KEY) return process.env.LEDGER_ADMIN_KEY;
+  try {
+    return readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' } } });
+  const config = loadConfig(process.env);
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const defaultUrl = `http://${config.host}:${config.port}`;
+
+  if (values.url !== undefined || (await isLedgerUp(defaultUrl))) {
+    const url = values.url ?? defaultUrl;
+    const key = values.key ?? adminKeyFor(config.dataDir);
+    if (key === undefined) {
+      process.stderr.write('no API key: pass --key, or set LEDGER_API_KEY or LEDGER_ADMIN_KEY\n');
+      return 2;
+    }
+    print(`ledger at ${url}\n`);
+    await runDemo(new LedgerClient(url, key), print);
+    return 0;
+  }
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'ledger-demo-'));
+  print(`no ledger answers at ${defaultUrl}: starting a temporary one (data in ${dataDir})\n`);
+  const temporary = { ...config, dataDir, port: 0, logLevel: 'warn' as const, adminKey: undefined };
+  const ledger = await startLedger(temporary, createLogger(temporary, 'ledger'));
+  try {
+    await runDemo(new LedgerClient(ledger.url, ledger.generatedAdminKey ?? adminKeyFor(dataDir)!), print);
+  } finally {
+    await ledger.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+async function rebuildCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
+  const config = loadConfig(process.env);
+  const dataDir = values['data-dir'] ?? config.dataDir;
+  const bar = new SingleBar({
+    format: 'rebuilding read models [{bar}] {percentage}% | {value}/{total} positions | {eta_formatted} left',
+    hideCursor: true,
+  });
+  let started = false;
+  const result = await runRebuild(
+    dataDir,
+    createLogger({ ...config, logLevel: 'warn' }, 'cli'),
+    ({ done, total }) => {
+      if (!started) {
+        bar.start(Math.max(total, 1), 0);
+        started = true;
+      }
+      bar.update(done);
+    },
+  );
+  if (started) bar.stop();
+  process.stdout.write(`rebuilt the read models of ${dataDir} up to position ${result.done}\n`);
+  return 0;
+}
+
+const [command, ...rest] = process.argv.slice(2);
+const commands: Record<string, (args: string[]) => Promise<number>> = { demo, rebuild: rebuildCommand };
+const run = command === undefined ? undefined : commands[command];
+if (run === undefined) {
+  process.stderr.write(USAGE);
+  process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
+}
+try {
+  process.exitCode = await run(rest);
+} catch (error) {
+  process.stderr.write(`ledger ${command}: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

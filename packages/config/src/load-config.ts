@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { parseDuration } from './duration.js';
+
+/** The pino levels `LOG_LEVEL` takes. */
+export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+/** The parsed configuration of every ledger process (DESIGN §7). */
+export interface LedgerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** The bootstrap admin key from `LEDGER_ADMIN_KEY`; absent means "generate one into the data dir". */
+  readonly adminKey?: string | undefined;
+  readonly consistencyWaitMs: number;
+  readonly idempotencyTtlMs: number;
+  readonly rateLimit: number;
+  readonly store: 'sqlite' | 'eventstoredb';
+  readonly eventStoreDbUrl?: string | undefined;
+  readonly kafkaBrokers: readonly string[];
+  readonly logLevel: LogLevel;
+}
+
+const integer = (min: number, max: number, message: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, message);
+
+const ESDB_SCHEMES = /^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/;
+const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+
+// Each key is the variable's name, so zod's issue paths name the variable.
+const Env = z
+  .object({
+    PORT: integer(0, 65_535, 'must be an integer from 0 to 65535').default(8080),
+    HOST: z.string().default('127.0.0.1'),
+    LEDGER_DATA_DIR: z.string().default('./data'),
+    LEDGER_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    LEDGER_CONSISTENCY_WAIT_MS: integer(0, 600_000, 'must be an integer from 0 to 600000 (ms)').default(5000),
+    LEDGER_IDEMPOTENCY_TTL: z
+      .string()
+      .transform((text, ctx) => {
+        const ms = parseDuration(text);
+        if (ms === undefined || ms === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a positive duration such as 24h, 90m, 3600s, 500ms or plain milliseconds',
+          });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .default(86_400_000),
+    LEDGER_RATE_LIMIT: integer(1, Number.MAX_SAFE_INTEGER, 'must be a positive integer').default(60_000),
+    LEDGER_STORE: z
+      .enum(['sqlite', 'eventstoredb'], { error: "must be 'sqlite' or 'eventstoredb'" })
+      .default('sqlite'),
+    EVENTSTOREDB_URL: z
+      .string()
+      .regex(ESDB_SCHEMES, 'must be a connection string such as esdb://localhost:2113?tls=false')
+      .optional(),
+    KAFKA_BROKERS: z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((broker) => broker.trim())
+          .filter((broker) => broker !== ''),
+      )
+      .refine(
+        (brokers) => brokers.every((broker) => BROKER.test(broker)),
+        'must be comma-separated host:port pairs',
+      )
+      .default([]),
+    LOG_LEVEL: LogLevel.default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.LEDGER_STORE === 'eventstoredb' && env.EVENTSTOREDB_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENTSTOREDB_URL'],
+        message: 'is required when LEDGER_STORE is eventstoredb',
+      });
+    }
+  });
+
+const VARIABLES = Object.keys(Env.shape);
+
+/**
+ * Parses the process environment (DESIGN §7) once. Empty variables count as unset, so that `FOO=` in a
+ * compose file means "default". Throws a `ConfigError` naming every bad variable.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: '9090', LEDGER_IDEMPOTENCY_TTL: '90m' });
+ * config.port; // 9090
+ * config.idempotencyTtlMs; // 5_400_000
+ * ```
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
+  const input: Record<string, string> = {};
+  for (const name of VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  const parsed = Env.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0]), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.LEDGER_DATA_DIR,
+    adminKey: e.LEDGER_ADMIN_KEY,
+    consistencyWaitMs: e.LEDGER_CONSISTENCY_WAIT_MS,
+    idempotencyTtlMs: e.LEDGER_IDEMPOTENCY_TTL,
+    rateLimit: e.LEDGER_RATE_LIMIT,
+    store: e.LEDGER_STORE,
+    eventStoreDbUrl: e.EVENTSTOREDB_URL,
+    kafkaBrokers: e.KAFKA_BROKERS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,289 @@
+import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError } from '@ledger/config';
+import { PartyId } from '@ledger/domain';
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import { type Principal, Scope } from './scopes.js';
+
+const scrypt = promisify(scryptCallback) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
+
+/** The bootstrap admin's key id. */
+export const ADMIN_KEY_ID = 'admin';
+/** The file the generated bootstrap admin key is kept in, inside the data dir (mode 0600). */
+export const ADMIN_KEY_FILE = 'admin.key';
+/** Shortest `LEDGER_ADMIN_KEY` accepted. */
+export const MIN_ADMIN_KEY_LENGTH = 32;
+
+const TOKEN = /^ldg_([a-z0-9]+)_([A-Za-z0-9_-]+)$/;
+const HASH_BYTES = 64;
+const CACHE_LIMIT = 10_000;
+// lastUsedAt is a hint for operators, not an audit trail: one write per key per minute keeps auth read-only.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Body of `POST /v1/admin/keys`. */
+export const CreateKeyInput = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  scopes: z.array(Scope).min(1),
+  party: PartyId.optional(),
+});
+export type CreateKeyInput = z.infer<typeof CreateKeyInput>;
+
+/** A key as just created: the only time its secret `key` is shown. */
+export interface CreatedKey extends Principal {
+  readonly key: string;
+  readonly createdAt: string;
+}
+
+/** A key as listed: never its secret. */
+export interface KeyInfo extends Principal {
+  readonly createdAt: string;
+  readonly lastUsedAt?: string | undefined;
+}
+
+/** What `ensureBootstrapAdmin` did: `key` is set only when it was just generated (print it once). */
+export interface BootstrapAdmin {
+  readonly keyId: string;
+  readonly key?: string;
+}
+
+interface KeyRow {
+  key_id: string;
+  name: string;
+  scopes: string;
+  party: string | null;
+  kdf: string;
+  salt: Buffer;
+  hash: Buffer;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+interface KeyStoreOptions {
+  readonly clock: () => number;
+  readonly scryptCost?: number | undefined;
+}
+
+function principalOf(row: KeyRow): Principal {
+  return {
+    keyId: row.key_id,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    ...(row.party === null ? {} : { party: row.party }),
+  };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * API keys in `state.db`. Keys look like `ldg_<keyId>_<secret>`; only an scrypt hash and its salt are
+ * stored; verification compares in constant time and caches what it verified by SHA-256 of the token.
+ * Revocation takes effect at once, also for other processes (a cached key is re-checked by id, cheaply).
+ *
+ * Obtain it from `StateStore.open(path).keys`.
+ */
+export class KeyStore {
+  readonly #db: Database.Database;
+  readonly #clock: () => number;
+  readonly #cost: number;
+  readonly #cache = new Map<string, { readonly principal: Principal; readonly hash: Buffer }>();
+  readonly #lastUsedWritten = new Map<string, number>();
+  readonly #byId: Database.Statement<[string], KeyRow>;
+  readonly #current: Database.Statement<[string], Pick<KeyRow, 'hash' | 'revoked_at'>>;
+  readonly #touch: Database.Statement<[string, string]>;
+
+  /** @internal use `StateStore.open(path).keys`. */
+  constructor(db: Database.Database, options: KeyStoreOptions) {
+    this.#db = db;
+    this.#clock = options.clock;
+    this.#cost = options.scryptCost ?? 16_384;
+    this.#byId = db.prepare('SELECT * FROM api_keys WHERE key_id = ?');
+    this.#current = db.prepare('SELECT hash, revoked_at FROM api_keys WHERE key_id = ?');
+    this.#touch = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE key_id = ?');
+  }
+
+  #now(): string {
+    return new Date(this.#clock()).toISOString();
+  }
+
+  async #hash(token: string, salt: Buffer, kdf: string): Promise<Buffer> {
+    const [, n, r, p] = kdf.split(':').map(Number);
+    return scrypt(token, salt, HASH_BYTES, { N: n!, r: r!, p: p!, maxmem: 256 * n! * r! + 1_048_576 });
+  }
+
+  async #newHash(token: string): Promise<{ kdf: string; salt: Buffer; hash: Buffer }> {
+    const kdf = `scrypt:${this.#cost}:8:1`;
+    const salt = randomBytes(16);
+    return { kdf, salt, hash: await this.#hash(token, salt, kdf) };
+  }
+
+  /**
+   * Creates a key. The returned `key` is the only copy of the secret.
+   *
+   * @example
+   * ```ts
+   * const { key } = await keys.create({ name: 'msrc ingest', scopes: ['claims:write'], party: 'microsoft' });
+   * ```
+   */
+  async create(input: CreateKeyInput): Promise<CreatedKey> {
+    const { name, scopes, party } = CreateKeyInput.parse(input);
+    const keyId = randomBytes(8).toString('hex');
+    const key = `ldg_${keyId}_${randomBytes(32).toString('base64url')}`;
+    const { kdf, salt, hash } = await this.#newHash(key);
+    const createdAt = this.#now();
+    const unique = [...new Set(scopes)];
+    this.#db
+      .prepare(
+        `INSERT INTO api_keys (key_id, name, scopes, party, kdf, salt, hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(keyId, name, JSON.stringify(unique), party ?? null, kdf, salt, hash, createdAt);
+    return { keyId, key, name, scopes: unique, ...(party === undefined ? {} : { party }), createdAt };
+  }
+
+  /**
+   * The principal a bearer token stands for, or `undefined` when it is unknown, malformed or revoked.
+   *
+   * @example
+   * ```ts
+   * const principal = await keys.verify(token); // { keyId, name, scopes, party? } | undefined
+   * ```
+   */
+  async verify(token: string): Promise<Principal | undefined> {
+    const digest = sha256(token);
+    const cached = this.#cache.get(digest);
+    if (cached !== undefined) {
+      // One indexed read instead of scrypt: a key revoked or replaced by any process stops working at once.
+      const row = this.#current.get(cached.principal.keyId);
+      if (row === undefined || row.revoked_at !== null || !row.hash.equals(cached.hash)) {
+        this.#cache.delete(digest);
+        return undefined;
+      }
+      this.#touchLastUsed(cached.principal.keyId);
+      return cached.principal;
+    }
+    const keyId = TOKEN.exec(token)?.[1] ?? ADMIN_KEY_ID;
+    const row = this.#byId.get(keyId);
+    if (row === undefined || row.revoked_at !== null) return undefined;
+    const hash = await this.#hash(token, row.salt, row.kdf);
+    if (!timingSafeEqual(hash, row.hash)) return undefined;
+    const principal = principalOf(row);
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(digest, { principal, hash: row.hash });
+    this.#touchLastUsed(keyId);
+    return principal;
+  }
+
+  #touchLastUsed(keyId: string): void {
+    const now = this.#clock();
+    const last = this.#lastUsedWritten.get(keyId);
+    if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return;
+    this.#lastUsedWritten.set(keyId, now);
+    this.#touch.run(new Date(now).toISOString(), keyId);
+  }
+
+  /** Every key that is not revoked, oldest first; never a secret. */
+  list(): KeyInfo[] {
+    const rows = this.#db
+      .prepare<[], KeyRow>('SELECT * FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, key_id')
+      .all();
+    return rows.map((row) => ({
+      ...principalOf(row),
+      createdAt: row.created_at,
+      ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
+    }));
+  }
+
+  /** Revokes a key at once. `false` when there is no such active key. */
+  revoke(keyId: string): boolean {
+    const result = this.#db
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL')
+      .run(this.#now(), keyId);
+    this.#forget(keyId);
+    return result.changes > 0;
+  }
+
+  #forget(keyId: string): void {
+    for (const [digest, entry] of this.#cache)
+      if (entry.principal.keyId === keyId) this.#cache.delete(digest);
+  }
+
+  /**
+   * Makes sure the bootstrap admin key (id `admin`, every scope) works: `adminKey` (from `LEDGER_ADMIN_KEY`)
+   * when given, else the key kept in `<dataDir>/admin.key`, else a new key written there with mode 0600.
+   * Returns the key only when it was just generated, so that the caller prints it once.
+   *
+   * @throws ConfigError when `adminKey` is shorter than 32 characters or looks like another key's token.
+   * @example
+   * ```ts
+   * const { key } = await keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
+   * if (key !== undefined) process.stdout.write(`bootstrap admin key (shown once): ${key}\n`);
+   * ```
+   */
+  async ensureBootstrapAdmin(options: {
+    adminKey?: string | undefined;
+    dataDir: string;
+  }): Promise<BootstrapAdmin> {
+    const { adminKey, dataDir } = options;
+    if (adminKey !== undefined) {
+      const otherId = TOKEN.exec(adminKey)?.[1];
+      if (adminKey.length < MIN_ADMIN_KEY_LENGTH || (otherId !== undefined && otherId !== ADMIN_KEY_ID)) {
+        throw new ConfigError([
+          {
+            variable: 'LEDGER_ADMIN_KEY',
+            message: `must be at least ${MIN_ADMIN_KEY_LENGTH} characters and not look like ldg_<other id>_…`,
+          },
+        ]);
+      }
+      await this.#installAdmin(adminKey);
+      return { keyId: ADMIN_KEY_ID };
+    }
+    const file = join(dataDir, ADMIN_KEY_FILE);
+    const kept = await readFile(file, 'utf8').then(
+      (text) => text.trim(),
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      },
+    );
+    if (kept !== undefined && kept !== '') {
+      await this.#installAdmin(kept);
+      return { keyId: ADMIN_KEY_ID };
+    }
+    const key = `ldg_${ADMIN_KEY_ID}_${randomBytes(32).toString('base64url')}`;
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    // The mode given to writeFile only applies to a new file and is masked by the umask: set it explicitly.
+    await chmod(file, 0o600);
+    await this.#installAdmin(key);
+    return { keyId: ADMIN_KEY_ID, key };
+  }
+
+  async #installAdmin(key: string): Promise<void> {
+    const row = this.#byId.get(ADMIN_KEY_ID);
+    if (row !== undefined) {
+      const hash = await this.#hash(key, row.salt, row.kdf);
+      if (timingSafeEqual(hash, row.hash)) return;
+    }
+    const { kdf, salt, hash } = await this.#newHash(key);
+    this.#db
+      .prepare(
+        `INSERT INTO api_keys (key_id, name, scopes, party, kdf, salt, hash, created_at)
+         VALUES (?, 'bootstrap admin', '["admin"]', NULL, ?, ?, ?, ?)
+         ON CONFLICT (key_id) DO UPDATE SET kdf = excluded.kdf, salt = excluded.salt, hash = excluded.hash,
+           scopes = excluded.scopes, party = NULL, revoked_at = NULL`,
+      )
+      .run(ADMIN_KEY_ID, kdf, salt, hash, this.#now());
+    this.#forget(ADMIN_KEY_ID);
+  }
+}

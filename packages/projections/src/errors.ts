@@ -1,0 +1,25 @@
+import { LedgerError } from '@ledger/domain';
+
+/** Codes of the errors this package throws on purpose. */
+export type ProjectionErrorCode = 'invalid-cursor' | 'runtime-running' | 'read-models-closed';
+
+/**
+ * A typed error of the read side. `invalid-cursor` is a client's mistake (HTTP `400`); `runtime-running` and
+ * `read-models-closed` are a caller's (a rebuild while the runtime runs, a query after `close()`).
+ *
+ * @example
+ * ```ts
+ * try { queries.listClaims({ limit: 10, cursor }); } catch (e) {
+ *   if (isLedgerError(e) && e.code === 'invalid-cursor') reply.code(400);
+ * }
+ * ```
+ */
+export class ProjectionError extends LedgerError {
+  override readonly name = 'ProjectionError';
+  declare readonly code: ProjectionErrorCode;
+
+  // Only narrows the accepted codes.
+  constructor(code: ProjectionErrorCode, message: string, details?: Readonly<Record<string, unknown>>) {
+    super(code, message, details);
+  }
+}

@@ -1,0 +1,429 @@
+import {
+  type AttributionStatus,
+  type Cutoff,
+  type DisputeEntry,
+  disputeEntries,
+  type Party,
+  type Source,
+  summarizeActor,
+} from '@ledger/domain';
+import type Database from 'better-sqlite3';
+import { type ActorView, actorView } from './actors.projection.js';
+import { type FoldRow, recordedFromRow } from './claim-events.projection.js';
+import type { ClaimView } from './claims.projection.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { ProjectionError } from './errors.js';
+import { instantMs } from './instants.js';
+import { CHECKPOINT_NAME } from './read-models.js';
+import { openReadDb } from './schema.js';
+
+/** Anything that reports committed positions in this process (a `ProjectionRuntime`). */
+export interface ProgressSource {
+  onProgress(listener: (position: number) => void): () => void;
+}
+
+export interface LedgerQueriesOptions {
+  /** The runtime folding into this read.db in this process: waits then wake as soon as it commits. */
+  readonly runtime?: ProgressSource;
+  /** How often a wait checks read.db's `data_version` for other processes' commits (default 10 ms). */
+  readonly pollIntervalMs?: number;
+}
+
+/** A page: the list and the cursor of the next page (`null` on the last). */
+export interface Page {
+  readonly next: string | null;
+}
+
+export interface ClaimFilters {
+  readonly actor?: string | undefined;
+  readonly claimant?: string | undefined;
+  readonly state?: string | undefined;
+  readonly status?: AttributionStatus | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+export interface ActorFilters {
+  readonly status?: AttributionStatus | undefined;
+  readonly state?: string | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+export interface AuditFilters {
+  readonly party?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly claim?: string | undefined;
+  readonly types?: readonly string[] | undefined;
+  /** Inclusive. */
+  readonly recordedFrom?: string | undefined;
+  /** Exclusive. */
+  readonly recordedTo?: string | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+/** One entry of `GET /v1/actors`. */
+export interface ActorListItem {
+  readonly actorId: string;
+  readonly name: string;
+  readonly aliases: string[];
+  readonly status: AttributionStatus;
+  readonly attributions: { readonly state: string; readonly status: AttributionStatus }[];
+  readonly lastStatedAt: string;
+}
+
+/** One entry of `GET /v1/actors/:actorId/disputes`. */
+export interface DisputeView {
+  readonly kind: DisputeEntry['kind'];
+  readonly claimId: string;
+  readonly party: Party;
+  readonly statedAt: string;
+  readonly recordedAt: string;
+  readonly text: string;
+  readonly source?: Source;
+  readonly position: number;
+}
+
+/** One event of `GET /v1/audit`. */
+export interface AuditEvent {
+  readonly position: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly streamId: string;
+  readonly claimId: string;
+  readonly actorId: string;
+  readonly party: Party;
+  readonly statedAt: string;
+  readonly recordedAt: string;
+  readonly principal: string;
+  readonly data: Record<string, unknown>;
+}
+
+interface ActorRow {
+  actor_id: string;
+  name: string;
+  aliases: string;
+  status: AttributionStatus;
+  attributions: string;
+  last_stated_at: string;
+}
+
+interface AuditRow {
+  position: number;
+  event_id: string;
+  type: string;
+  stream_id: string;
+  claim_id: string;
+  actor_id: string;
+  party: string;
+  stated_at: string;
+  recorded_at: string;
+  principal: string;
+  data: string;
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a positive integer, not ${limit}`);
+  return limit;
+}
+
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The read side: every `GET` body of DESIGN §6 from read.db, on its own connection (so it may run in another
+ * process than the projector). Return values are plain JSON-ready objects, positions as numbers.
+ *
+ * Past moments (`asOf`, `knownAt`) fold ONE actor's `claim_events` rows (found through the `actor_id` index,
+ * pre-filtered in SQL on whole milliseconds, then cut exactly by the domain) with `summarizeActor` and
+ * `disputeEntries`, so any moment is right and the cost grows with the actor, not the ledger.
+ *
+ * @example
+ * ```ts
+ * const queries = LedgerQueries.open('./data/read.db', { runtime });
+ * if (await queries.waitForPosition(42, 5000)) queries.getActor('zirconium', { asOf: '2020-09-11T00:00:00Z' });
+ * queries.close();
+ * ```
+ */
+export class LedgerQueries {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #runtime: ProgressSource | undefined;
+  readonly #pollIntervalMs: number;
+  readonly #waits = new Set<() => void>();
+  #closed = false;
+
+  private constructor(db: Database.Database, options: LedgerQueriesOptions) {
+    this.#db = db;
+    this.#runtime = options.runtime;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 10;
+  }
+
+  /** Opens read.db at `path` read-only (creating its tables first if no projector has yet). */
+  static open(path: string, options: LedgerQueriesOptions = {}): LedgerQueries {
+    return new LedgerQueries(openReadDb(path, { queryOnly: true }), options);
+  }
+
+  #statement(sql: string): Database.Statement {
+    if (this.#closed) throw new ProjectionError('read-models-closed', 'the queries are closed');
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The last position the read models have folded (0 before the first batch). */
+  checkpoint(): number {
+    const row = this.#statement('SELECT position FROM checkpoints WHERE name = ?').get(CHECKPOINT_NAME) as
+      | { position: number }
+      | undefined;
+    return row?.position ?? 0;
+  }
+
+  /**
+   * Resolves `true` once the read models have folded `position`, `false` after `timeoutMs`. It wakes on the
+   * linked runtime's progress at once and checks read.db's `data_version` every `pollIntervalMs` (10 ms;
+   * 100 ms as a fallback when a runtime is linked) for commits by other processes: no busy loop.
+   *
+   * @example
+   * ```ts
+   * if (!(await queries.waitForPosition(minPosition, 5000))) throw new HttpProblem(503, …);
+   * ```
+   */
+  waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.checkpoint() >= position) return Promise.resolve(true);
+    if (timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const dataVersion = this.#statement('PRAGMA data_version').pluck();
+      let version = dataVersion.get() as number;
+      const finish = (reached: boolean) => {
+        clearInterval(poll);
+        clearTimeout(timer);
+        off?.();
+        this.#waits.delete(cancel);
+        resolve(reached);
+      };
+      const cancel = () => finish(false);
+      const off = this.#runtime?.onProgress((committed) => {
+        if (committed >= position) finish(true);
+      });
+      const poll = setInterval(
+        () => {
+          const current = dataVersion.get() as number;
+          if (current === version) return;
+          version = current;
+          if (this.checkpoint() >= position) finish(true);
+        },
+        this.#runtime === undefined ? this.#pollIntervalMs : Math.max(100, this.#pollIntervalMs),
+      );
+      const timer = setTimeout(() => finish(this.checkpoint() >= position), timeoutMs);
+      this.#waits.add(cancel);
+    });
+  }
+
+  /** The body of `GET /v1/claims/:claimId`, or `undefined` (404). */
+  getClaim(claimId: string): ClaimView | undefined {
+    const row = this.#statement('SELECT view FROM claims WHERE claim_id = ?').get(claimId) as
+      | { view: string }
+      | undefined;
+    return row === undefined ? undefined : this.#withLatestParties([JSON.parse(row.view) as ClaimView])[0];
+  }
+
+  /**
+   * `GET /v1/claims`: claims in the order they were made (position of their `ClaimMade`), filtered by actor,
+   * claimant, state and the claim's own status. Throws `invalid-cursor`.
+   */
+  listClaims(filters: ClaimFilters): { claims: ClaimView[]; next: string | null } {
+    const limit = checkLimit(filters.limit);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    // Only the most selective filter given may use its index (a unary `+` keeps SQLite off the others):
+    // without statistics, the planner would as soon walk every `disputed` claim to find one actor's.
+    const indexed = (column: string) => (where.length === 0 ? column : `+${column}`);
+    add(`${indexed('actor_id')} = ?`, filters.actor);
+    add(`${indexed('claimant_id')} = ?`, filters.claimant);
+    add(`${indexed('state')} = ?`, filters.state);
+    add(`${indexed('status')} = ?`, filters.status);
+    add(
+      'position > ?',
+      filters.cursor === undefined ? undefined : decodeCursor('claims', filters.cursor, 'number'),
+    );
+    const sql = `SELECT position, view FROM claims ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY position LIMIT ?`;
+    const rows = this.#statement(sql).all(...params, limit + 1) as { position: number; view: string }[];
+    const page = rows.slice(0, limit);
+    return {
+      claims: this.#withLatestParties(page.map((row) => JSON.parse(row.view) as ClaimView)),
+      next: rows.length > limit ? encodeCursor('claims', page.at(-1)!.position) : null,
+    };
+  }
+
+  /**
+   * `GET /v1/actors`: the current summaries ordered by `actorId`; `status` filters the actor's own status,
+   * `state` keeps actors with an attribution to that state. Throws `invalid-cursor`.
+   */
+  listActors(filters: ActorFilters): { actors: ActorListItem[]; next: string | null } {
+    const limit = checkLimit(filters.limit);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    let from = 'actors a';
+    if (filters.state !== undefined) {
+      // Driven by the state's index: only actors attributed to it are read, already in id order.
+      from = 'actor_attributions x JOIN actors a ON a.actor_id = x.actor_id';
+      where.push('x.state = ?');
+      params.push(filters.state);
+    }
+    if (filters.status !== undefined) {
+      where.push('a.status = ?');
+      params.push(filters.status);
+    }
+    if (filters.cursor !== undefined) {
+      where.push('a.actor_id > ?');
+      params.push(decodeCursor('actors', filters.cursor, 'string'));
+    }
+    const sql = `SELECT a.actor_id, a.name, a.aliases, a.status, a.attributions, a.last_stated_at FROM ${from}
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.actor_id LIMIT ?`;
+    const rows = this.#statement(sql).all(...params, limit + 1) as ActorRow[];
+    const page = rows.slice(0, limit);
+    return {
+      actors: page.map((row) => ({
+        actorId: row.actor_id,
+        name: row.name,
+        aliases: JSON.parse(row.aliases) as string[],
+        status: row.status,
+        attributions: JSON.parse(row.attributions) as ActorListItem['attributions'],
+        lastStatedAt: row.last_stated_at,
+      })),
+      next: rows.length > limit ? encodeCursor('actors', page.at(-1)!.actor_id) : null,
+    };
+  }
+
+  /**
+   * The body of `GET /v1/actors/:actorId` now, or as it stood at `asOf` (statements made by then) and/or
+   * `knownAt` (what the ledger had recorded by then); `undefined` when no claim is inside the cut-off (404).
+   */
+  getActor(actorId: string, cutoff: Cutoff = {}): ActorView | undefined {
+    if (cutoff.asOf === undefined && cutoff.knownAt === undefined) {
+      const row = this.#statement('SELECT summary FROM actors WHERE actor_id = ?').get(actorId) as
+        | { summary: string }
+        | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.summary) as ActorView);
+    }
+    const summary = summarizeActor(this.#actorEvents(actorId, cutoff), cutoff);
+    return summary === undefined ? undefined : actorView(summary);
+  }
+
+  /**
+   * The body of `GET /v1/actors/:actorId/disputes` at the cut-off (none: now): every claim, denial,
+   * confirmation and retraction by `statedAt`, then position; `undefined` when there is none (404).
+   */
+  getDisputes(actorId: string, cutoff: Cutoff = {}): { actorId: string; entries: DisputeView[] } | undefined {
+    const entries = disputeEntries(this.#actorEvents(actorId, cutoff), cutoff);
+    if (entries.length === 0) return undefined;
+    return { actorId, entries: entries.map((entry) => ({ ...entry, position: Number(entry.position) })) };
+  }
+
+  /**
+   * `GET /v1/audit`: claim events in position order, filtered by speaking party, actor, claim, event types and
+   * `recordedAt` (`recordedFrom` inclusive, `recordedTo` exclusive). Throws `invalid-cursor`.
+   */
+  audit(filters: AuditFilters): { events: AuditEvent[]; next: string | null } {
+    const limit = checkLimit(filters.limit);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    // As in listClaims: the most selective filter given uses its index, the others are checked on its rows.
+    const indexed = (column: string) => (where.length === 0 ? column : `+${column}`);
+    add(`${indexed('claim_id')} = ?`, filters.claim);
+    add(`${indexed('actor_id')} = ?`, filters.actor);
+    add(`${indexed('party_id')} = ?`, filters.party);
+    add(
+      `${indexed('type')} IN (SELECT value FROM json_each(?))`,
+      filters.types && JSON.stringify(filters.types),
+    );
+    // recordedAt carries milliseconds (the ingest clock), so rounding a finer bound up is exact for both.
+    const recorded = indexed('recorded_at_ms');
+    add(`${recorded} >= ?`, filters.recordedFrom && instantMs(filters.recordedFrom, 'ceil'));
+    add(`${recorded} < ?`, filters.recordedTo && instantMs(filters.recordedTo, 'ceil'));
+    add(
+      'position > ?',
+      filters.cursor === undefined ? undefined : decodeCursor('audit', filters.cursor, 'number'),
+    );
+    const sql = `SELECT position, event_id, type, stream_id, claim_id, actor_id, party, stated_at, recorded_at,
+        principal, data FROM claim_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY position LIMIT ?`;
+    const rows = this.#statement(sql).all(...params, limit + 1) as AuditRow[];
+    const page = rows.slice(0, limit);
+    return {
+      events: page.map((row) => ({
+        position: row.position,
+        eventId: row.event_id,
+        type: row.type,
+        streamId: row.stream_id,
+        claimId: row.claim_id,
+        actorId: row.actor_id,
+        party: JSON.parse(row.party) as Party,
+        statedAt: row.stated_at,
+        recordedAt: row.recorded_at,
+        principal: row.principal,
+        data: JSON.parse(row.data) as Record<string, unknown>,
+      })),
+      next: rows.length > limit ? encodeCursor('audit', page.at(-1)!.position) : null,
+    };
+  }
+
+  /** Ends pending waits (they resolve `false`) and closes the connection. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    for (const cancel of [...this.#waits]) cancel();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /** One actor's claim events, pre-filtered to whole milliseconds of the cut-off (a superset of it). */
+  #actorEvents(actorId: string, cutoff: Cutoff) {
+    const rows = this.#statement(
+      `SELECT position, type, data, metadata FROM claim_events
+       WHERE actor_id = ? AND stated_at_ms <= ? AND recorded_at_ms <= ? ORDER BY position`,
+    ).all(
+      actorId,
+      cutoff.asOf === undefined ? NO_BOUND : instantMs(cutoff.asOf),
+      cutoff.knownAt === undefined ? NO_BOUND : instantMs(cutoff.knownAt),
+    ) as FoldRow[];
+    return rows.map(recordedFromRow);
+  }
+
+  /** Shows each party with its most recent name and kind (DESIGN §3: read models show the most recent). */
+  #withLatestParties(views: ClaimView[]): ClaimView[] {
+    const ids = new Set<string>();
+    for (const view of views) {
+      ids.add(view.claimant.id);
+      for (const denial of view.denials) ids.add(denial.denier.id);
+      for (const confirmation of view.confirmations) ids.add(confirmation.confirmer.id);
+    }
+    if (ids.size === 0) return views;
+    const rows = this.#statement(
+      'SELECT party_id, name, kind FROM parties WHERE party_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify([...ids])) as { party_id: string; name: string; kind: Party['kind'] }[];
+    const latest = new Map(rows.map((row) => [row.party_id, { name: row.name, kind: row.kind }]));
+    const current = <P extends Party>(party: P): P => ({ ...party, ...latest.get(party.id) });
+    return views.map((view) => ({
+      ...view,
+      claimant: current(view.claimant),
+      denials: view.denials.map((denial) => ({ ...denial, denier: current(denial.denier) })),
+      confirmations: view.confirmations.map((c) => ({ ...c, confirmer: current(c.confirmer) })),
+    }));
+  }
+}

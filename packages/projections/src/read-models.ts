@@ -1,0 +1,86 @@
+import type Database from 'better-sqlite3';
+import { ProjectionError } from './errors.js';
+import { openReadDb } from './schema.js';
+
+/** The position the read models have folded, as stored with them. */
+export interface StoredCheckpoint {
+  /** `Number(position.commit)`. */
+  readonly position: number;
+  readonly prepare: bigint;
+}
+
+/** The name of the checkpoint row all read-model projections share (they commit in one transaction). */
+export const CHECKPOINT_NAME = 'read-models';
+
+interface Internals {
+  readonly db: Database.Database;
+  statement(sql: string): Database.Statement;
+  /** Set while a runtime folds into these read models, so that a rebuild refuses to run beside it. */
+  owner: object | undefined;
+}
+
+let internalsOf: (readModels: ReadModels) => Internals;
+
+/**
+ * The read models' database (`read.db`): the write side of the projections. Open it once per process that
+ * projects; `LedgerQueries` opens its own read-only connection.
+ *
+ * @example
+ * ```ts
+ * const readModels = ReadModels.open('./data/read.db');
+ * readModels.checkpoint(); // { position: 42, prepare: 42n } or undefined before the first batch
+ * readModels.close();
+ * ```
+ */
+export class ReadModels {
+  readonly #internals: Internals;
+  #closed = false;
+
+  static {
+    internalsOf = (readModels) => {
+      if (readModels.#closed) throw new ProjectionError('read-models-closed', 'the read models are closed');
+      return readModels.#internals;
+    };
+  }
+
+  private constructor(db: Database.Database) {
+    const statements = new Map<string, Database.Statement>();
+    this.#internals = {
+      db,
+      statement(sql) {
+        let statement = statements.get(sql);
+        if (statement === undefined) {
+          statement = db.prepare(sql);
+          statements.set(sql, statement);
+        }
+        return statement;
+      },
+      owner: undefined,
+    };
+  }
+
+  /** Opens (creating and migrating if needed) the read models at `path`. */
+  static open(path: string): ReadModels {
+    return new ReadModels(openReadDb(path, { queryOnly: false }));
+  }
+
+  /** The stored checkpoint, or `undefined` when nothing was folded yet. */
+  checkpoint(): StoredCheckpoint | undefined {
+    const row = internalsOf(this)
+      .statement('SELECT position, prepare FROM checkpoints WHERE name = ?')
+      .get(CHECKPOINT_NAME) as { position: number; prepare: number } | undefined;
+    return row === undefined ? undefined : { position: row.position, prepare: BigInt(row.prepare) };
+  }
+
+  /** Closes the connection. Idempotent; stop the runtime first. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#internals.db.close();
+  }
+}
+
+/** The connection and statement cache behind a `ReadModels` (package-internal). */
+export function readModelsInternals(readModels: ReadModels): Internals {
+  return internalsOf(readModels);
+}

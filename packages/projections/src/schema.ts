@@ -1,0 +1,137 @@
+import Database from 'better-sqlite3';
+
+/**
+ * The read models' tables. Each is a cache derived from the event store, so a file that is lost or from an
+ * incompatible build is rebuilt (`ledger rebuild`), never repaired.
+ */
+const TABLES = `
+  CREATE TABLE checkpoints (
+    name     TEXT    PRIMARY KEY,
+    position INTEGER NOT NULL,
+    prepare  INTEGER NOT NULL
+  );
+  CREATE TABLE claim_events (
+    position       INTEGER PRIMARY KEY,
+    event_id       TEXT    NOT NULL UNIQUE,
+    type           TEXT    NOT NULL,
+    stream_id      TEXT    NOT NULL,
+    revision       INTEGER NOT NULL,
+    claim_id       TEXT    NOT NULL,
+    actor_id       TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    party_id       TEXT    NOT NULL,
+    party          TEXT    NOT NULL,
+    stated_at      TEXT    NOT NULL,
+    stated_at_ms   INTEGER NOT NULL,
+    recorded_at    TEXT    NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    principal      TEXT    NOT NULL,
+    data           TEXT    NOT NULL,
+    metadata       TEXT    NOT NULL
+  );
+  CREATE INDEX claim_events_by_actor    ON claim_events (actor_id, position);
+  CREATE INDEX claim_events_by_claim    ON claim_events (claim_id, position);
+  CREATE INDEX claim_events_by_party    ON claim_events (party_id, position);
+  CREATE INDEX claim_events_by_type     ON claim_events (type, position);
+  CREATE INDEX claim_events_by_recorded ON claim_events (recorded_at_ms, position);
+  CREATE TABLE claims (
+    claim_id    TEXT    PRIMARY KEY,
+    position    INTEGER NOT NULL UNIQUE,
+    actor_id    TEXT    NOT NULL,
+    claimant_id TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    view        TEXT    NOT NULL
+  );
+  CREATE INDEX claims_by_actor    ON claims (actor_id, position);
+  CREATE INDEX claims_by_claimant ON claims (claimant_id, position);
+  CREATE INDEX claims_by_state    ON claims (state, position);
+  CREATE INDEX claims_by_status   ON claims (status, position);
+  CREATE TABLE parties (
+    party_id TEXT    PRIMARY KEY,
+    name     TEXT    NOT NULL,
+    kind     TEXT    NOT NULL,
+    position INTEGER NOT NULL
+  );
+  CREATE TABLE actors (
+    actor_id       TEXT    PRIMARY KEY,
+    name           TEXT    NOT NULL,
+    aliases        TEXT    NOT NULL,
+    status         TEXT    NOT NULL,
+    attributions   TEXT    NOT NULL,
+    last_stated_at TEXT    NOT NULL,
+    position       INTEGER NOT NULL,
+    summary        TEXT    NOT NULL
+  );
+  CREATE INDEX actors_by_status ON actors (status, actor_id);
+  CREATE TABLE actor_attributions (
+    actor_id TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    PRIMARY KEY (actor_id, state)
+  ) WITHOUT ROWID;
+  CREATE INDEX actor_attributions_by_state ON actor_attributions (state, actor_id);
+`;
+
+/** Every read-model table, in the order a rebuild drops them. */
+export const READ_MODEL_TABLES = [
+  'actor_attributions',
+  'actors',
+  'parties',
+  'claims',
+  'claim_events',
+  'checkpoints',
+] as const;
+
+/**
+ * Versioned migrations, one transaction each; `PRAGMA user_version` records how far a file has come. Append
+ * new entries, never edit old ones.
+ */
+const MIGRATIONS: readonly string[] = [TABLES];
+
+/** The schema version this build writes. */
+export const READ_MODELS_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens read.db. WAL lets the query side read while the projector writes, from any process on the machine.
+ * `synchronous = NORMAL` (no fsync per commit, only at checkpoints of the WAL) is enough here: the read models
+ * are a rebuildable cache and their checkpoint commits with their rows, so a power cut can only lose a suffix
+ * of batches, which the projector folds again from the older checkpoint it then finds.
+ */
+export function openReadDb(path: string, options: { readonly queryOnly: boolean }): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    if (options.queryOnly) db.pragma('query_only = ON');
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Brings a file up to the current schema. Safe to call from several processes at once. */
+export function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `read.db schema version ${current} is newer than this build understands (${MIGRATIONS.length}); rebuild it`,
+      );
+    }
+    for (let version = current; version < MIGRATIONS.length; version += 1) {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  });
+  apply.immediate();
+}
+
+/** Drops every read-model table and creates them empty, in one transaction (the caller's). */
+export function recreateTables(db: Database.Database): void {
+  for (const table of READ_MODEL_TABLES) db.exec(`DROP TABLE IF EXISTS ${table}`);
+  db.exec(TABLES);
+}

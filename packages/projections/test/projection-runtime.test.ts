@@ -1,0 +1,353 @@
+import type { EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from '@ledger/event-store';
+import { InMemoryEventStore } from '@ledger/event-store';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { LedgerQueries, ProjectionRuntime, ReadModels } from '@ledger/projections';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import {
+  claimIds,
+  claimInput,
+  confirm,
+  deny,
+  dumpTables,
+  eventually,
+  make,
+  memoryLogger,
+  run,
+  september2020,
+} from './fixtures/ledger.fixtures.js';
+
+const adapters: Record<string, (dir: string) => Promise<EventStore>> = {
+  InMemoryEventStore: async () => new InMemoryEventStore(),
+  SqliteEventStore: (dir) => SqliteEventStore.open({ path: `${dir}/events.db` }),
+};
+
+const count = (path: string, table: string): number => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+
+for (const [adapter, openStore] of Object.entries(adapters)) {
+  t.test(`on the ${adapter}`, async (t) => {
+    t.test('catches up on history, then folds live events', async (t) => {
+      const dir = t.testdir();
+      const store = await openStore(dir);
+      await september2020(store);
+      const readModels = ReadModels.open(`${dir}/read.db`);
+      const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+      const queries = LedgerQueries.open(`${dir}/read.db`);
+      t.teardown(async () => {
+        await runtime.stop();
+        queries.close();
+        readModels.close();
+        await store.close();
+      });
+      t.equal(runtime.position(), 0);
+      t.equal(runtime.running, false);
+      runtime.start();
+      runtime.start();
+      t.equal(runtime.running, true, 'start is idempotent');
+      t.ok(await queries.waitForPosition(9, 5000), 'caught up, seen through data_version polling');
+      t.equal(runtime.position(), 9);
+      t.same(readModels.checkpoint(), { position: 9, prepare: 9n });
+      t.equal(
+        count(`${dir}/read.db`, 'claim_events'),
+        8,
+        'one row per claim event, none for the other stream',
+      );
+
+      const { position } = await run(
+        store,
+        make('0174776e-8a00-7000-8000-00000000000a', claimInput({ actor: { name: 'Volt Typhoon' } })),
+        '2024-01-01T00:00:00.000Z',
+      );
+      t.ok(await queries.waitForPosition(Number(position.commit), 5000), 'a live event');
+      t.equal(queries.getActor('volt-typhoon')?.status, 'alleged');
+      t.equal(queries.checkpoint(), 10);
+    });
+
+    t.test('a restart resumes after the checkpoint without duplicates', async (t) => {
+      const dir = t.testdir();
+      const store = await openStore(dir);
+      t.teardown(() => store.close());
+      await september2020(store);
+      const path = `${dir}/read.db`;
+      {
+        const readModels = ReadModels.open(path);
+        const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+        runtime.start();
+        await eventually(() => runtime.position() === 9);
+        await runtime.stop();
+        await runtime.stop();
+        t.equal(runtime.running, false);
+        readModels.close();
+      }
+      const before = dumpTables(path);
+      await run(
+        store,
+        confirm(claimIds.zirconium, { statedAt: '2020-09-12T00:00:00Z' }),
+        '2020-09-12T00:00:01.000Z',
+      );
+      const readModels = ReadModels.open(path);
+      const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+      t.teardown(async () => {
+        await runtime.stop();
+        readModels.close();
+      });
+      t.equal(runtime.position(), 9, 'reads its checkpoint');
+      runtime.start();
+      await eventually(() => runtime.position() === 10);
+      const after = dumpTables(path);
+      t.same(after.claim_events!.slice(0, 8), before.claim_events, 'earlier rows untouched');
+      t.equal(after.claim_events!.length, 9, 'only the new event was folded');
+      t.match(after.actors, [{}, {}, { actor_id: 'zirconium', position: 10 }]);
+    });
+
+    t.test('events of other streams only advance the checkpoint', async (t) => {
+      const dir = t.testdir();
+      const store = await openStore(dir);
+      const readModels = ReadModels.open(`${dir}/read.db`);
+      const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+      t.teardown(async () => {
+        await runtime.stop();
+        readModels.close();
+        await store.close();
+      });
+      runtime.start();
+      await store.appendToStream('keys-1', [{ type: 'KeyCreated', data: {} }]);
+      await store.appendToStream('keys-1', [{ type: 'KeyRevoked', data: {} }]);
+      await eventually(() => runtime.position() === 2);
+      t.same(readModels.checkpoint(), { position: 2, prepare: 2n });
+      t.equal(count(`${dir}/read.db`, 'claim_events'), 0);
+    });
+  });
+}
+
+t.test('batches: up to batchSize, without waiting to fill one', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  for (let i = 0; i < 7; i += 1) await store.appendToStream(`other-${i}`, [{ type: 'Noise', data: { i } }]);
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger, batchSize: 3 });
+  const commits: number[] = [];
+  const off = runtime.onProgress((position) => commits.push(position));
+  t.teardown(async () => {
+    await runtime.stop();
+    readModels.close();
+    await store.close();
+  });
+  runtime.start();
+  await eventually(() => runtime.position() === 7);
+  t.same(commits, [3, 6, 7], 'three transactions for seven events');
+  await store.appendToStream('other-x', [{ type: 'Noise', data: {} }]);
+  await eventually(() => runtime.position() === 8);
+  t.same(commits, [3, 6, 7, 8], 'a lone live event is not held back');
+  off();
+  await store.appendToStream('other-y', [{ type: 'Noise', data: {} }]);
+  await eventually(() => runtime.position() === 9);
+  t.equal(commits.length, 4, 'a removed listener hears nothing');
+});
+
+t.test('a batch that fails leaves the old checkpoint and none of its rows, then is retried', async (t) => {
+  const dir = t.testdir();
+  const path = `${dir}/read.db`;
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(path);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store, readModels, logger, retryDelayMs: 5 });
+  t.teardown(async () => {
+    await runtime.stop();
+    readModels.close();
+    await store.close();
+  });
+  await run(store, make(claimIds.zirconium), '2020-09-10T16:05:00.000Z');
+  runtime.start();
+  await eventually(() => runtime.position() === 1);
+
+  // Another connection makes every write of the Strontium actor fail, as a full disk would.
+  const saboteur = new Database(path);
+  t.teardown(() => saboteur.close());
+  saboteur.exec(`CREATE TRIGGER boom BEFORE INSERT ON actors WHEN NEW.actor_id = 'strontium'
+    BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+  const strontium = claimInput({
+    actor: { name: 'Strontium' },
+    attribution: { state: 'RU', relation: 'operating-from' },
+  });
+  await run(store, make(claimIds.strontium, strontium), '2020-09-10T16:06:00.000Z');
+  await run(store, deny(claimIds.zirconium), '2020-09-11T07:30:00.000Z');
+  await eventually(() => runtime.failures >= 2);
+  t.equal(runtime.position(), 1);
+  t.same(readModels.checkpoint(), { position: 1, prepare: 1n }, 'the checkpoint did not move');
+  t.equal(count(path, 'claim_events'), 1, 'no row of the failed batch');
+  t.equal(count(path, 'claims'), 1);
+  t.match(
+    lines().find((line) => line.level === 50),
+    { msg: /projection failed/, err: { message: 'disk on fire' } },
+  );
+  t.equal(runtime.running, true, 'still running: it retries');
+
+  saboteur.exec('DROP TRIGGER boom');
+  await eventually(() => runtime.position() === 3);
+  t.equal(runtime.failures, 0);
+  t.equal(count(path, 'claim_events'), 3, 'each event once');
+  t.equal(count(path, 'actors'), 2);
+});
+
+t.test('stop() during a retry delay ends at once', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const failing: EventStore = {
+    appendToStream: (...args) => store.appendToStream(...args),
+    readStream: (...args) => store.readStream(...args),
+    readAll: (...args) => store.readAll(...args),
+    close: () => store.close(),
+    subscribeToAll(_options?: SubscribeToAllOptions): Subscription {
+      throw new Error('store unreachable');
+    },
+  };
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const runtime = new ProjectionRuntime({
+    store: failing,
+    readModels,
+    logger: memoryLogger().logger,
+    retryDelayMs: 60_000,
+  });
+  t.teardown(() => readModels.close());
+  runtime.start();
+  await eventually(() => runtime.failures === 1);
+  const started = Date.now();
+  await runtime.stop();
+  t.ok(Date.now() - started < 1000, 'did not sit out the 60 s delay');
+  t.equal(runtime.running, false);
+});
+
+t.test('the runtime ends when the store closes', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+  t.teardown(() => readModels.close());
+  runtime.start();
+  await store.appendToStream('other', [{ type: 'Noise', data: {} }]);
+  await eventually(() => runtime.position() === 1);
+  await store.close();
+  await eventually(() => !runtime.running);
+  await runtime.stop();
+  t.pass('stopped');
+});
+
+t.test('events it cannot fold are logged and skipped, never crash the runtime', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store, readModels, logger });
+  t.teardown(async () => {
+    await runtime.stop();
+    readModels.close();
+    await store.close();
+  });
+  const orphan = '0174776e-8a00-7000-8000-0000000000ff';
+  await store.appendToStream(`claim-${orphan}`, [
+    { type: 'ClaimDenied', data: deny(orphan).data, metadata: { recordedAt: '2020-09-11T07:30:00Z' } },
+  ]);
+  await store.appendToStream(`claim-${claimIds.zirconium}`, [
+    {
+      type: 'ClaimMade',
+      data: { claimId: claimIds.zirconium },
+      metadata: { recordedAt: '2020-09-11T07:30:00Z' },
+    },
+    { type: 'ClaimAmended', data: {}, metadata: {} },
+  ]);
+  runtime.start();
+  await eventually(() => runtime.position() === 3);
+  const warnings = lines().filter((line) => line.level === 40);
+  t.match(warnings, [
+    { position: 2, reason: 'invalid', detail: /claimant/ },
+    { position: 1, reason: 'no ClaimMade recorded for this claim' },
+  ]);
+  t.equal(warnings.length, 2);
+  t.match(
+    lines().find((line) => line.level === 20),
+    { position: 3, reason: 'unknown-type' },
+    'an unknown (newer) event type is left out at debug level',
+  );
+  t.equal(count(`${dir}/read.db`, 'claim_events'), 0);
+});
+
+t.test('a second runtime on the same read models is refused', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const one = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+  const two = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+  t.teardown(async () => {
+    await one.stop();
+    readModels.close();
+    await store.close();
+  });
+  one.start();
+  t.throws(() => two.start(), { code: 'runtime-running' });
+  await two.stop();
+});
+
+t.test('a closed ReadModels refuses work', async (t) => {
+  const dir = t.testdir();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  readModels.close();
+  readModels.close();
+  t.throws(() => readModels.checkpoint(), { code: 'read-models-closed' });
+});
+
+t.test('a subscription that ends mid-batch commits what it delivered', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  await store.appendToStream('other-1', [{ type: 'Noise', data: {} }]);
+  await store.appendToStream('other-2', [{ type: 'Noise', data: {} }]);
+  const history: RecordedEvent[] = [];
+  for await (const event of store.readAll()) history.push(event);
+  const finite: EventStore = {
+    appendToStream: (...args) => store.appendToStream(...args),
+    readStream: (...args) => store.readStream(...args),
+    readAll: (...args) => store.readAll(...args),
+    close: () => store.close(),
+    subscribeToAll(): Subscription {
+      async function* events() {
+        yield* history;
+      }
+      return { [Symbol.asyncIterator]: events, unsubscribe: async () => {} };
+    },
+  };
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store: finite, readModels, logger });
+  runtime.onProgress(() => {
+    throw new Error('a listener that throws');
+  });
+  t.teardown(async () => {
+    readModels.close();
+    await store.close();
+  });
+  runtime.start();
+  await eventually(() => !runtime.running);
+  t.same(readModels.checkpoint(), { position: 2, prepare: 2n });
+  t.match(
+    lines().find((line) => line.level === 50),
+    { msg: 'progress listener failed', err: { message: 'a listener that throws' } },
+    'a failing listener is logged, the runtime goes on',
+  );
+  await runtime.stop();
+});
+
+t.test('a read.db from a newer build is refused, not touched', async (t) => {
+  const dir = t.testdir();
+  const db = new Database(`${dir}/read.db`);
+  db.pragma('user_version = 99');
+  db.close();
+  t.throws(() => ReadModels.open(`${dir}/read.db`), /schema version 99 is newer/);
+  t.throws(() => LedgerQueries.open(`${dir}/read.db`), /newer than this build/);
+});

@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LedgerConfig } from '@ledger/config';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, StateStore } from '@ledger/http';
+import { ingestRoutes } from '@ledger/ingest';
+import { LedgerQueries, ReadModels } from '@ledger/projections';
+import { startProjector } from '@ledger/projector';
+import { queryRoutes } from '@ledger/query';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export interface RunningLedger {
+  readonly app: FastifyInstance;
+  /** Where it listens, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** The bootstrap admin key when this start generated it (to be shown once), else undefined. */
+  readonly generatedAdminKey: string | undefined;
+  /** Drains requests, stops the projector, closes the stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * The whole ledger in one process on the embedded store: ingest and query routes on one port, the projector
+ * folding the store into the read models beside them. Every piece is the same one that runs alone.
+ *
+ * @example
+ * const ledger = await startLedger(loadConfig(), logger);
+ * console.log(`listening on ${ledger.url}`);
+ */
+export async function startLedger(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const state = StateStore.open(join(config.dataDir, 'state.db'));
+  const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
+  const { key: generatedAdminKey } = await state.keys.ensureBootstrapAdmin({
+    adminKey: config.adminKey,
+    dataDir: config.dataDir,
+  });
+  const projector = await startProjector({
+    store,
+    readModels,
+    logger: logger.child({ component: 'projector' }),
+  });
+  const queries = LedgerQueries.open(join(config.dataDir, 'read.db'), { runtime: projector.runtime });
+
+  const app = createHttpApp({ logger });
+  await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
+  await app.register(healthRoutes, { ready: () => true });
+  await app.register(authPlugin, { keys: state.keys });
+  await app.register(ingestRoutes, { store, state, config });
+  await app.register(queryRoutes, { queries, config });
+
+  const url = await app.listen({ port: config.port, host: config.host });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    generatedAdminKey,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await projector.close();
+        queries.close();
+        readModels.close();
+        state.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Writable } from 'node:stream';
+import { InMemoryEventStore } from '@ledger/event-store';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { LedgerQueries, ReadModels } from '@ledger/projections';
+import { runProjector, startProjector } from '@ledger/projector';
+import { pino } from 'pino';
+import t from 'tap';
+
+const silent = pino({ level: 'silent' });
+
+const claimMade = (n: number) => ({
+  type: 'ClaimMade',
+  data: {
+    claimId: `0174776e-8a00-7000-8000-${n.toString().padStart(12, '0')}`,
+    claimant: { id: 'microsoft', name: 'Microsoft', kind: 'vendor' },
+    actor: { id: 'zirconium', name: 'Zirconium', aliases: [] },
+    attribution: { state: 'CN', relation: 'operating-from' },
+    targets: [],
+    summary: 'Zirconium, operating from China, attacked people associated with the Biden campaign.',
+    source: { url: 'https://blogs.microsoft.com/on-the-issues/2020/09/10/' },
+    statedAt: '2020-09-10T16:00:00Z',
+  },
+  metadata: {
+    recordedAt: '2020-09-10T16:05:00.000Z',
+    principal: 'key-1',
+    requestId: `r${n}`,
+    correlationId: `r${n}`,
+    schemaVersion: 1,
+  },
+});
+
+t.test('startProjector catches up on a store that has events, then follows it', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  for (let n = 1; n <= 3; n += 1)
+    await store.appendToStream(`claim-${claimMade(n).data.claimId}`, [claimMade(n)]);
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const projector = await startProjector({ store, readModels, logger: silent, batchSize: 2 });
+  const queries = LedgerQueries.open(`${dir}/read.db`, { runtime: projector.runtime });
+  t.teardown(async () => {
+    await projector.close();
+    queries.close();
+    readModels.close();
+    await store.close();
+  });
+  t.ok(await queries.waitForPosition(3, 5000));
+  t.match(queries.getActor('zirconium'), { status: 'alleged', attributions: [{ claims: 3 }], position: 3 });
+  await store.appendToStream(`claim-${claimMade(4).data.claimId}`, [claimMade(4)]);
+  t.ok(await queries.waitForPosition(4, 5000));
+  await projector.close();
+  t.equal(projector.runtime.running, false);
+});
+
+t.test('runProjector: the process alone, on a data dir, with /health and /ready', async (t) => {
+  const dir = t.testdir();
+  const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
+  await store.appendToStream(`claim-${claimMade(1).data.claimId}`, [claimMade(1)]);
+  await store.close();
+
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const running = await runProjector({ LEDGER_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'info' }, destination);
+  t.teardown(() => running.close());
+  const queries = LedgerQueries.open(`${dir}/read.db`);
+  t.teardown(() => queries.close());
+  t.ok(await queries.waitForPosition(1, 5000), 'caught up, seen from another connection');
+  t.equal(queries.getActor('zirconium')?.status, 'alleged');
+
+  const health = await fetch(`${running.url}/health`);
+  t.equal(health.status, 200);
+  t.same(await health.json(), { status: 'ok' });
+  t.equal((await fetch(`${running.url}/ready`)).status, 200);
+  await running.projector.close();
+  t.equal((await fetch(`${running.url}/ready`)).status, 503, 'not ready once the runtime stopped');
+  await running.close();
+  await running.close();
+  t.match(logs.join(''), /"service":"projector"/);
+});
+
+t.test('runProjector refuses a bad environment', async (t) => {
+  await t.rejects(runProjector({ PORT: 'eighty' }), { name: 'ConfigError', message: /PORT/ });
+  await t.rejects(
+    runProjector({ LEDGER_STORE: 'eventstoredb', EVENTSTOREDB_URL: 'esdb://localhost:2113?tls=false' }),
+    { name: 'ConfigError', message: /LEDGER_STORE/ },
+  );
+});

@@ -1,0 +1,30 @@
+import type { LedgerConfig } from '@ledger/config';
+import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, type StateStore } from '@ledger/http';
+import type { LedgerQueries } from '@ledger/projections';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { queryRoutes } from './query.routes.js';
+
+export interface QueryAppDeps {
+  readonly queries: LedgerQueries;
+  readonly state: StateStore;
+  readonly config: LedgerConfig;
+  readonly logger: Logger;
+}
+
+/**
+ * The query service on its own: the read routes with auth, OpenAPI at `/docs` and health checks. Ready once
+ * the read models exist (the projector, in this process or another, keeps them current).
+ *
+ * @example
+ * const app = await buildQueryApp({ queries, state, config, logger });
+ * await app.listen({ port: config.port, host: config.host });
+ */
+export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance> {
+  const app = createHttpApp({ logger: deps.logger });
+  await registerOpenApi(app, { title: 'Attribution Ledger: query', version: '1.0.0' });
+  await app.register(healthRoutes, { ready: () => true });
+  await app.register(authPlugin, { keys: deps.state.keys });
+  await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
+  return app;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The query service alone: `PORT=8082 LEDGER_DATA_DIR=./data node services/query/dist/main.js`. It reads the
+ * read models of the data dir, which a projector (`services/projector`) keeps current.
+ */
+import { join } from 'node:path';
+import { ConfigError, createLogger, loadConfig } from '@ledger/config';
+import { StateStore } from '@ledger/http';
+import { LedgerQueries } from '@ledger/projections';
+import { buildQueryApp } from './build-query-app.js';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+const logger = createLogger(config, 'query');
+const state = StateStore.open(join(config.dataDir, 'state.db'));
+await state.keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
+const queries = LedgerQueries.open(join(config.dataDir, 'read.db'));
+const app = await buildQueryApp({ queries, state, config, logger });
+const url = await app.listen({ port: config.port, host: config.host });
+logger.info({ url }, 'query service listening');
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void app.close().then(() => {
+      queries.close();
+      state.close();
+      process.exit(0);
+    });
+  });
+}

@@ -1,0 +1,155 @@
+import {
+  ActorId,
+  AttributionStatus,
+  ClaimEventType,
+  DateTime,
+  PartyId,
+  PartyKind,
+  StateCode,
+} from '@ledger/domain';
+import { z } from 'zod';
+
+/** `minPosition=N`: answer only once the read models have folded position N (read-your-writes). */
+const MinPosition = z.coerce.number().int().positive().optional();
+
+/** Lists page with `limit` (default 100, at most 500) and an opaque `cursor`. */
+const Limit = z.coerce.number().int().min(1).max(500).default(100);
+const Cursor = z.string().min(1).max(512).optional();
+
+export const Cutoffs = z
+  .object({
+    asOf: DateTime.optional(),
+    knownAt: DateTime.optional(),
+    minPosition: MinPosition,
+  })
+  .strict();
+
+export const ClaimParams = z.object({ claimId: z.uuid() }).strict();
+export const ActorParams = z.object({ actorId: ActorId }).strict();
+
+export const ClaimsQuery = z
+  .object({
+    actor: ActorId.optional(),
+    claimant: PartyId.optional(),
+    state: StateCode.optional(),
+    status: AttributionStatus.optional(),
+    limit: Limit,
+    cursor: Cursor,
+    minPosition: MinPosition,
+  })
+  .strict();
+
+export const ActorsQuery = z
+  .object({
+    status: AttributionStatus.optional(),
+    state: StateCode.optional(),
+    limit: Limit,
+    cursor: Cursor,
+    minPosition: MinPosition,
+  })
+  .strict();
+
+/** `type` takes event type names, repeated (`type=A&type=B`) or comma-separated (`type=A,B`). */
+const EventTypes = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(',')))
+  .pipe(z.array(ClaimEventType).min(1));
+
+export const AuditQuery = z
+  .object({
+    party: PartyId.optional(),
+    actor: ActorId.optional(),
+    claim: z.uuid().optional(),
+    type: EventTypes.optional(),
+    recordedFrom: DateTime.optional(),
+    recordedTo: DateTime.optional(),
+    limit: Limit,
+    cursor: Cursor,
+    minPosition: MinPosition,
+  })
+  .strict();
+
+const PartyView = z.object({ id: z.string(), name: z.string(), kind: PartyKind });
+const Next = z.string().nullable();
+const Json = z.record(z.string(), z.unknown());
+
+export const ClaimView = z
+  .object({
+    claimId: z.string(),
+    status: AttributionStatus,
+    revision: z.number().int(),
+    denials: z.array(Json),
+    confirmations: z.array(Json),
+    retraction: Json.optional(),
+  })
+  .passthrough();
+
+export const ClaimList = z.object({ claims: z.array(ClaimView), next: Next });
+
+export const ActorListItem = z.object({
+  actorId: z.string(),
+  name: z.string(),
+  aliases: z.array(z.string()),
+  status: AttributionStatus,
+  attributions: z.array(z.object({ state: z.string(), status: AttributionStatus })),
+  lastStatedAt: z.string(),
+});
+export const ActorList = z.object({ actors: z.array(ActorListItem), next: Next });
+
+export const ActorView = z.object({
+  actorId: z.string(),
+  name: z.string(),
+  aliases: z.array(z.string()),
+  status: AttributionStatus,
+  attributions: z.array(
+    z.object({
+      state: z.string(),
+      status: AttributionStatus,
+      claims: z.number().int(),
+      activeClaims: z.number().int(),
+      denials: z.number().int(),
+      confirmations: z.number().int(),
+      claimants: z.array(z.string()),
+      deniers: z.array(z.string()),
+      confirmers: z.array(z.string()),
+      firstStatedAt: z.string(),
+      lastStatedAt: z.string(),
+    }),
+  ),
+  position: z.number().int(),
+});
+
+export const Disputes = z.object({
+  actorId: z.string(),
+  entries: z.array(
+    z.object({
+      kind: z.enum(['claim', 'denial', 'confirmation', 'retraction']),
+      claimId: z.string(),
+      party: PartyView,
+      statedAt: z.string(),
+      recordedAt: z.string(),
+      text: z.string(),
+      source: Json.optional(),
+      position: z.number().int(),
+    }),
+  ),
+});
+
+export const AuditPage = z.object({
+  events: z.array(
+    z.object({
+      position: z.number().int(),
+      eventId: z.string(),
+      type: z.string(),
+      streamId: z.string(),
+      claimId: z.string(),
+      actorId: z.string(),
+      party: PartyView,
+      statedAt: z.string(),
+      recordedAt: z.string(),
+      principal: z.string(),
+      data: Json,
+    }),
+  ),
+  next: Next,
+});
