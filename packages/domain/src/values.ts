@@ -178,11 +178,27 @@ export type ClaimId = z.infer<typeof ClaimId>;
 // compared as digits: RFC 3339 allows any precision, `Date` keeps milliseconds only.
 const DATE_TIME_PARTS = /^(.{19})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
 
-function instantOf(value: string): { readonly second: number; readonly fraction: string } {
+interface Instant {
+  readonly second: number;
+  readonly fraction: string;
+}
+
+// Sorting and cutting off an actor's history compares the same few thousand strings over and over; validating
+// each with zod every time made `asOf` on an actor with 5 000 claims take ~120 ms. Parsed instants are
+// remembered (the function stays pure), and the memo is dropped whole when it grows past its bound.
+const INSTANT_MEMO_LIMIT = 100_000;
+const instantMemo = new Map<string, Instant>();
+
+function instantOf(value: string): Instant {
+  const memo = instantMemo.get(value);
+  if (memo !== undefined) return memo;
   const parts = DateTime.safeParse(value).success ? DATE_TIME_PARTS.exec(value) : null;
   if (parts === null) throw new RangeError(`not an RFC 3339 date-time with a zone: ${JSON.stringify(value)}`);
   const [, second, fraction = '', zone] = parts;
-  return { second: Date.parse(`${second}${zone}`), fraction: fraction.replace(/0+$/, '') };
+  const instant = { second: Date.parse(`${second}${zone}`), fraction: fraction.replace(/0+$/, '') };
+  if (instantMemo.size >= INSTANT_MEMO_LIMIT) instantMemo.clear();
+  instantMemo.set(value, instant);
+  return instant;
 }
 
 /**
