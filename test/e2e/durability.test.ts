@@ -123,19 +123,29 @@ t.test('read models rebuilt from zero by `ledger rebuild` equal the live ones', 
     return views;
   };
   const before = await snapshot(live.url);
+
+  const runRebuild = async () => {
+    const child = spawn(process.execPath, [cli, 'rebuild', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    return { code, output };
+  };
+  const refused = await runRebuild();
+  t.equal(refused.code, 3, 'ledger rebuild refuses while the ledger runs on the data dir');
+  t.match(refused.output, /stop the ledger or projector/);
+  t.same(await snapshot(live.url), before, 'and the live read models are untouched');
   t.equal(await live.stop(), 0);
 
-  const rebuild = spawn(process.execPath, [cli, 'rebuild', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  rebuild.stdout.on('data', (chunk) => {
-    output += chunk;
-  });
-  rebuild.stderr.on('data', (chunk) => {
-    output += chunk;
-  });
-  t.equal(await new Promise((resolve) => rebuild.on('exit', resolve)), 0, `ledger rebuild exits 0 ${output}`);
+  const { code, output } = await runRebuild();
+  t.equal(code, 0, `once it is stopped, ledger rebuild exits 0 ${output}`);
   t.match(output, new RegExp(`up to position ${last}`), 'it reports how far it rebuilt');
 
   const restarted = await startLedgerProcess(dataDir);

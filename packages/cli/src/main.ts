@@ -3,7 +3,7 @@
  * `ledger`: the Attribution Ledger's command-line tool.
  *
  *   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print it
- *   ledger rebuild [--data-dir DIR]       rebuild the read models from zero (stop the ledger first)
+ *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,8 +21,10 @@ const USAGE = `usage:
   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
                                         actor's status and Zirconium's dispute history. Without --url it uses
                                         the ledger at HOST:PORT, or starts a temporary one if none answers.
-  ledger rebuild [--data-dir DIR]       rebuild the read models from zero with a progress bar (stop the
-                                        ledger first); DIR defaults to LEDGER_DATA_DIR or ./data
+  ledger rebuild [--data-dir DIR] [--force]
+                                        rebuild the read models from zero with a progress bar; refuses while
+                                        a ledger or projector runs on DIR (stop it first, or --force);
+                                        DIR defaults to LEDGER_DATA_DIR or ./data
 `;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -67,7 +69,10 @@ async function demo(args: string[]): Promise<number> {
 }
 
 async function rebuildCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, force: { type: 'boolean', default: false } },
+  });
   const config = loadConfig(process.env);
   const dataDir = values['data-dir'] ?? config.dataDir;
   const bar = new SingleBar({
@@ -75,18 +80,27 @@ async function rebuildCommand(args: string[]): Promise<number> {
     hideCursor: true,
   });
   let started = false;
-  const result = await runRebuild(
-    dataDir,
-    createLogger({ ...config, logLevel: 'warn' }, 'cli'),
-    ({ done, total }) => {
-      if (!started) {
-        bar.start(Math.max(total, 1), 0);
-        started = true;
-      }
-      bar.update(done);
-    },
-  );
-  if (started) bar.stop();
+  let result: Awaited<ReturnType<typeof runRebuild>>;
+  try {
+    result = await runRebuild(
+      dataDir,
+      createLogger({ ...config, logLevel: 'warn' }, 'cli'),
+      ({ done, total }) => {
+        if (!started) {
+          bar.start(Math.max(total, 1), 0);
+          started = true;
+        }
+        bar.update(done);
+      },
+      values.force,
+    );
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'projector-running') throw error;
+    process.stderr.write(`ledger rebuild: ${(error as Error).message} (or pass --force)\n`);
+    return 3;
+  } finally {
+    if (started) bar.stop();
+  }
   process.stdout.write(`rebuilt the read models of ${dataDir} up to position ${result.done}\n`);
   return 0;
 }

@@ -9,13 +9,15 @@ export interface RebuildProgress {
 }
 
 /**
- * Rebuilds the read models of a data dir from zero by replaying the event store. Run it while the ledger (or
- * at least its projector) is stopped: two processes folding into one read.db would interleave.
+ * Rebuilds the read models of a data dir from zero by replaying the event store. It refuses (error code
+ * `projector-running`) while a projector holds a fresh lease on the read models: stop the ledger, or at least
+ * its projector, first. `force` overrides that; a live projector then folds again from the rebuilt checkpoint.
  */
 export async function runRebuild(
   dataDir: string,
   logger: Logger,
   onProgress: (progress: RebuildProgress) => void,
+  force = false,
 ): Promise<RebuildProgress> {
   const store = await SqliteEventStore.open({ path: join(dataDir, 'events.db') });
   const readModels = ReadModels.open(join(dataDir, 'read.db'));
@@ -25,6 +27,7 @@ export async function runRebuild(
       store,
       readModels,
       logger,
+      force,
       onProgress: (progress) => {
         last = progress;
         onProgress(progress);

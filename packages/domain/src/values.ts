@@ -13,7 +13,17 @@ export const SHORT_TEXT_MAX = 200;
 
 // `.trim()` and `.normalize()` run before the length checks that follow them, so lengths are those of the
 // stored text, not of what the client happened to send.
-const text = (max: number) => z.string().trim().normalize('NFC').min(1, 'must not be empty').max(max);
+// A lone UTF-16 surrogate is not a character: stored as given it would come back as U+FFFD from some reads and
+// as itself from others, so the record would say different things depending on where it is read.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const text = (max: number) =>
+  z
+    .string()
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (no lone surrogates)')
+    .trim()
+    .normalize('NFC')
+    .min(1, 'must not be empty')
+    .max(max);
 
 /** A trimmed, NFC-normalised, non-empty name, title, alias, target or campaign (at most 200). */
 export const ShortText = text(SHORT_TEXT_MAX);

@@ -158,3 +158,14 @@ t.test('compareInstants stays right past its memo bound', async (t) => {
   t.equal(wrong, 0);
   t.throws(() => compareInstants('2020-01-01', '2020-01-01T00:00:00Z'), RangeError, 'still validates');
 });
+
+t.test('text must be well-formed Unicode: lone surrogates are refused, pairs kept', async (t) => {
+  t.notOk(ShortText.safeParse('Bad\ud800Name').success, 'a lone high surrogate');
+  t.notOk(LongText.safeParse('trailing \udc00').success, 'a lone low surrogate');
+  t.notOk(ActorName.safeParse('A\ud800B').success, 'in an actor name');
+  t.equal(
+    ShortText.parse('Fancy Bear 🐻'),
+    'Fancy Bear 🐻',
+    'a surrogate pair is a character like any other',
+  );
+});

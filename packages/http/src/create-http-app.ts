@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { HttpProblem } from './http-problem.js';
+import { duplicateKeys } from './json-body.js';
 import { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
 
 /** A fastify instance with the zod type provider, as every ledger service uses it. */
@@ -24,13 +25,24 @@ export interface CreateHttpAppOptions {
 /** The default body limit: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;
 
+/**
+ * Longest path parameter accepted. Actor ids are slugs of names up to 200 characters (lower-casing may lengthen
+ * them) and arrive percent-encoded; fastify's default of 100 would answer such a `GET /v1/actors/:actorId` 414.
+ */
+export const MAX_PARAM_LENGTH = 1024;
+
 // A client's request id is honoured only if it is short and printable: it ends up in logs and event metadata.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * A fastify 5 app with the zod validator and serializer, JSON bodies only, a 1 MiB body limit, request ids (`x-request-id`
- * honoured when sent, else a UUID; echoed on every response), and the problem+json error and not-found
- * handlers. Every service builds on it.
+ * A fastify 5 app with the zod validator and serializer, JSON bodies only (a key given twice in one object is a
+ * 400 naming it; `__proto__` and `constructor` keys are refused as fastify does), a 1 MiB body limit, path
+ * parameters up to 1024 characters, request ids (`x-request-id` honoured when sent, else a UUID; echoed on
+ * every response), and the problem+json error and not-found handlers. Every service builds on it.
+ *
+ * While `close()` drains, every response carries `Connection: close` and idle keep-alive connections are closed
+ * as soon as they become idle, so a drain lasts as long as the slowest in-flight request, not the 72 s
+ * keep-alive timeout of a connection whose request finished during it.
  *
  * @example
  * ```ts
@@ -42,6 +54,7 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestIdHeader: false,
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
@@ -57,12 +70,48 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only (DESIGN §6): without this, text/plain would reach validation and be a 400, not a 415.
   app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
+    const body = raw as string; // parseAs: 'string'
+    parseJson(request, body, (error, value) => {
+      if (error !== null) return done(error, undefined);
+      // RFC 8259 leaves duplicate keys to the parser (JSON.parse keeps the last); a ledger records what was
+      // said, so an ambiguous body is refused rather than silently resolved.
+      const paths = duplicateKeys(body);
+      if (paths.length === 0) return done(null, value);
+      const errors = paths.map((path) => ({ path, message: 'duplicate key' }));
+      const detail = `invalid request: duplicate keys ${paths.join(', ')}`;
+      done(new HttpProblem(400, 'invalid-request', 'Bad Request', detail, { errors }), undefined);
+    });
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  drainConnectionsOnClose(app);
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(problemNotFoundHandler);
   return app;
+}
+
+/**
+ * fastify closes idle keep-alive connections once, when `close()` starts; a connection whose request was in
+ * flight then stays open after its response until the keep-alive timeout, and `close()` waits for it. While
+ * closing, answer with `Connection: close` (Node ends the socket after the response) and close whatever became
+ * idle after each response (covers responses whose headers were sent before the drain began).
+ */
+function drainConnectionsOnClose(app: HttpApp): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async () => {
+    if (closing) app.server.closeIdleConnections();
+  });
 }

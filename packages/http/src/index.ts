@@ -12,6 +12,7 @@ export {
   createHttpApp,
   DEFAULT_BODY_LIMIT,
   type HttpApp,
+  MAX_PARAM_LENGTH,
 } from './create-http-app.js';
 export { type HealthRoutesOptions, healthRoutes } from './health.routes.js';
 export {

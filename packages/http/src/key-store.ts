@@ -25,6 +25,9 @@ export const MIN_ADMIN_KEY_LENGTH = 32;
 const TOKEN = /^ldg_([a-z0-9]+)_([A-Za-z0-9_-]+)$/;
 const HASH_BYTES = 64;
 const CACHE_LIMIT = 10_000;
+// Failed tokens are remembered briefly so that a client retrying a wrong key costs one indexed read, not scrypt.
+const FAILED_LIMIT = 10_000;
+const FAILED_TTL_MS = 60_000;
 // lastUsedAt is a hint for operators, not an audit trail: one write per key per minute keeps auth read-only.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -65,6 +68,7 @@ interface KeyRow {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  free_form: 0 | 1;
 }
 
 interface KeyStoreOptions {
@@ -87,7 +91,8 @@ function sha256(text: string): string {
 
 /**
  * API keys in `state.db`. Keys look like `ldg_<keyId>_<secret>`; only an scrypt hash and its salt are
- * stored; verification compares in constant time and caches what it verified by SHA-256 of the token.
+ * stored; verification compares in constant time and caches what it verified by SHA-256 of the token. Tokens
+ * that cannot be a live key are refused without scrypt, and recent failures are remembered (bounded, 1 min).
  * Revocation takes effect at once, also for other processes (a cached key is re-checked by id, cheaply).
  *
  * Obtain it from `StateStore.open(path).keys`.
@@ -97,6 +102,7 @@ export class KeyStore {
   readonly #clock: () => number;
   readonly #cost: number;
   readonly #cache = new Map<string, { readonly principal: Principal; readonly hash: Buffer }>();
+  readonly #failed = new Map<string, { readonly hash: Buffer; readonly expiresAt: number }>();
   readonly #lastUsedWritten = new Map<string, number>();
   readonly #byId: Database.Statement<[string], KeyRow>;
   readonly #current: Database.Statement<[string], Pick<KeyRow, 'hash' | 'revoked_at'>>;
@@ -154,6 +160,10 @@ export class KeyStore {
   /**
    * The principal a bearer token stands for, or `undefined` when it is unknown, malformed or revoked.
    *
+   * scrypt runs only for a token that could be a live key: shaped `ldg_<keyId>_<secret>` with a known,
+   * unrevoked key id, or (when `LEDGER_ADMIN_KEY` is free-form) at least 32 characters. A token that failed
+   * against the key's current hash within the last minute fails again without scrypt.
+   *
    * @example
    * ```ts
    * const principal = await keys.verify(token); // { keyId, name, scopes, party? } | undefined
@@ -172,16 +182,38 @@ export class KeyStore {
       this.#touchLastUsed(cached.principal.keyId);
       return cached.principal;
     }
-    const keyId = TOKEN.exec(token)?.[1] ?? ADMIN_KEY_ID;
+    const shaped = TOKEN.exec(token);
+    // Any other shape can only be a free-form admin key, which is at least MIN_ADMIN_KEY_LENGTH long.
+    const keyId = shaped?.[1] ?? (token.length >= MIN_ADMIN_KEY_LENGTH ? ADMIN_KEY_ID : undefined);
+    if (keyId === undefined) return undefined;
     const row = this.#byId.get(keyId);
     if (row === undefined || row.revoked_at !== null) return undefined;
+    if (shaped === null && row.free_form === 0) return undefined;
+    if (this.#failedBefore(digest, row.hash)) return undefined;
     const hash = await this.#hash(token, row.salt, row.kdf);
-    if (!timingSafeEqual(hash, row.hash)) return undefined;
+    if (!timingSafeEqual(hash, row.hash)) {
+      this.#rememberFailure(digest, row.hash);
+      return undefined;
+    }
     const principal = principalOf(row);
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(digest, { principal, hash: row.hash });
     this.#touchLastUsed(keyId);
     return principal;
+  }
+
+  /** Whether `digest` failed against this very `hash` (the key not replaced since) within FAILED_TTL_MS. */
+  #failedBefore(digest: string, hash: Buffer): boolean {
+    const failed = this.#failed.get(digest);
+    if (failed === undefined) return false;
+    if (failed.expiresAt > this.#clock() && failed.hash.equals(hash)) return true;
+    this.#failed.delete(digest);
+    return false;
+  }
+
+  #rememberFailure(digest: string, hash: Buffer): void {
+    if (this.#failed.size >= FAILED_LIMIT) this.#failed.delete(this.#failed.keys().next().value!);
+    this.#failed.set(digest, { hash, expiresAt: this.#clock() + FAILED_TTL_MS });
   }
 
   #touchLastUsed(keyId: string): void {
@@ -270,20 +302,27 @@ export class KeyStore {
   }
 
   async #installAdmin(key: string): Promise<void> {
+    const freeForm = TOKEN.test(key) ? 0 : 1;
     const row = this.#byId.get(ADMIN_KEY_ID);
     if (row !== undefined) {
       const hash = await this.#hash(key, row.salt, row.kdf);
-      if (timingSafeEqual(hash, row.hash)) return;
+      if (timingSafeEqual(hash, row.hash)) {
+        // Settles the flag of an admin installed before the column existed.
+        if (row.free_form !== freeForm) {
+          this.#db.prepare('UPDATE api_keys SET free_form = ? WHERE key_id = ?').run(freeForm, ADMIN_KEY_ID);
+        }
+        return;
+      }
     }
     const { kdf, salt, hash } = await this.#newHash(key);
     this.#db
       .prepare(
-        `INSERT INTO api_keys (key_id, name, scopes, party, kdf, salt, hash, created_at)
-         VALUES (?, 'bootstrap admin', '["admin"]', NULL, ?, ?, ?, ?)
+        `INSERT INTO api_keys (key_id, name, scopes, party, kdf, salt, hash, created_at, free_form)
+         VALUES (?, 'bootstrap admin', '["admin"]', NULL, ?, ?, ?, ?, ?)
          ON CONFLICT (key_id) DO UPDATE SET kdf = excluded.kdf, salt = excluded.salt, hash = excluded.hash,
-           scopes = excluded.scopes, party = NULL, revoked_at = NULL`,
+           scopes = excluded.scopes, party = NULL, revoked_at = NULL, free_form = excluded.free_form`,
       )
-      .run(ADMIN_KEY_ID, kdf, salt, hash, this.#now());
+      .run(ADMIN_KEY_ID, kdf, salt, hash, this.#now(), freeForm);
     this.#forget(ADMIN_KEY_ID);
   }
 }

@@ -42,6 +42,11 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key_id, route, idempotency_key)
    ) WITHOUT ROWID;
    CREATE INDEX idempotency_expires_at ON idempotency (expires_at);`,
+  // free_form: the key's token is an operator-chosen LEDGER_ADMIN_KEY, not shaped ldg_<keyId>_<secret>; only
+  // then is a token of another shape worth an scrypt against it. An admin installed before this column is
+  // assumed free-form until the next ensureBootstrapAdmin, which knows its key, settles it.
+  `ALTER TABLE api_keys ADD COLUMN free_form INTEGER NOT NULL DEFAULT 0;
+   UPDATE api_keys SET free_form = 1 WHERE key_id = 'admin';`,
 ];
 
 /** The schema version `StateStore.open` migrates to. */

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_KEY_FILE, StateStore } from '@ledger/http';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { manualClock, TEST_SCRYPT_COST } from './fixtures/helpers.js';
 
@@ -153,5 +154,153 @@ t.test('the bootstrap admin', async (t) => {
       { name: 'ConfigError' },
     );
     t.notMatch(JSON.stringify(keys.list()), 'short');
+  });
+});
+
+t.test('tokens that cannot be a live key cost no scrypt', async (t) => {
+  // A fast stand-in for scrypt that counts its calls: the key store's code runs unchanged around it.
+  const crypto = await import('node:crypto');
+  let scrypts = 0;
+  const fakeScrypt = (
+    password: string,
+    salt: Buffer,
+    keylen: number,
+    _options: unknown,
+    callback: (error: Error | null, key: Buffer) => void,
+  ) => {
+    scrypts += 1;
+    const key = crypto.createHash('sha512').update(salt).update(password).digest().subarray(0, keylen);
+    setImmediate(() => callback(null, key));
+  };
+  const { StateStore: CountingStateStore } = await t.mockImport<typeof import('@ledger/http')>(
+    '@ledger/http',
+    {
+      'node:crypto': { ...crypto, scrypt: fakeScrypt },
+    },
+  );
+  const counted = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+    const before = scrypts;
+    const result = await work();
+    return [result, scrypts - before];
+  };
+  const dir = t.testdir();
+  const clock = manualClock();
+  const state = CountingStateStore.open(join(dir, 'state.db'), {
+    clock: clock.now,
+    scryptCost: TEST_SCRYPT_COST,
+  });
+  t.teardown(() => state.close());
+  const keys = state.keys;
+  const { key: adminKey } = await keys.ensureBootstrapAdmin({ dataDir: dir });
+  const created = await keys.create({ name: 'k', scopes: ['read'] });
+
+  t.test('malformed tokens and unknown key ids are refused without scrypt', async (t) => {
+    const bogus = [
+      'garbage',
+      'x'.repeat(64),
+      `Basic ${'y'.repeat(40)}`,
+      'ldg_0000000000000000_abc',
+      'ldg_nokeylikethis_abcdefabcdefabcdefabcdefabcdefabcdefabcdefabc',
+      'ldg__secret',
+      `ldg_${created.keyId}`,
+    ];
+    for (const token of bogus) t.same(await counted(() => keys.verify(token)), [undefined, 0], token);
+  });
+
+  t.test(
+    'a wrong secret for a real key costs one scrypt, then none while the key is unchanged',
+    async (t) => {
+      const wrong = `${created.key}x`;
+      t.same(await counted(() => keys.verify(wrong)), [undefined, 1]);
+      t.same(await counted(() => keys.verify(wrong)), [undefined, 0], 'remembered');
+      t.same(await counted(() => keys.verify(`ldg_admin_${'z'.repeat(43)}`)), [undefined, 1]);
+      t.same(await counted(() => keys.verify(`ldg_admin_${'z'.repeat(43)}`)), [undefined, 0]);
+      clock.advance(60_001);
+      t.same(await counted(() => keys.verify(wrong)), [undefined, 1], 'forgotten after a minute');
+      const [principal, cost] = await counted(() => keys.verify(created.key));
+      t.match(principal, { keyId: created.keyId });
+      t.equal(cost, 1, 'the right secret is still checked');
+    },
+  );
+
+  t.test('a remembered failure does not outlive a replaced admin key', async (t) => {
+    const chosen = 'an-operator-chosen-admin-key-of-32+chars';
+    t.same(
+      await counted(() => keys.verify(chosen)),
+      [undefined, 0],
+      'the admin key is ldg-shaped: no scrypt',
+    );
+    await keys.ensureBootstrapAdmin({ adminKey: `${chosen}!`, dataDir: dir });
+    t.same(
+      await counted(() => keys.verify(chosen)),
+      [undefined, 1],
+      'free-form admin: long tokens are checked',
+    );
+    t.same(await counted(() => keys.verify(chosen)), [undefined, 0]);
+    t.same(await counted(() => keys.verify('short-free-form')), [undefined, 0], 'shorter than any admin key');
+    await keys.ensureBootstrapAdmin({ adminKey: chosen, dataDir: dir });
+    const [principal, cost] = await counted(() => keys.verify(chosen));
+    t.match(principal, { keyId: 'admin' }, 'the failure was tied to the old hash');
+    t.equal(cost, 1);
+    t.equal(await keys.verify(adminKey!), undefined, 'the generated key no longer works');
+  });
+
+  t.test('a revoked key fails at once, even after failing before', async (t) => {
+    const other = await keys.create({ name: 'other', scopes: ['read'] });
+    t.ok(await keys.verify(other.key));
+    t.equal(await keys.verify(`${other.key}x`), undefined);
+    keys.revoke(other.keyId);
+    t.same(await counted(() => keys.verify(other.key)), [undefined, 0]);
+    t.same(await counted(() => keys.verify(`${other.key}x`)), [undefined, 0]);
+  });
+
+  t.test('remembered failures are bounded', async (t) => {
+    for (let i = 0; i < 10_001; i += 1) await keys.verify(`${created.key}${i}`);
+    t.same(await counted(() => keys.verify(`${created.key}10000`)), [undefined, 0], 'the newest is kept');
+    t.same(await counted(() => keys.verify(`${created.key}0`)), [undefined, 1], 'the oldest was dropped');
+  });
+});
+
+t.test('an admin installed before state.db knew free-form keys keeps working, and is settled', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'state.db');
+  const chosen = 'an-operator-chosen-admin-key-of-32+chars';
+  const first = StateStore.open(path, { scryptCost: TEST_SCRYPT_COST });
+  await first.keys.ensureBootstrapAdmin({ adminKey: chosen, dataDir: dir });
+  const generated = await first.keys.create({ name: 'k', scopes: ['read'] });
+  first.close();
+  // Back to schema version 1, as the previous release left it.
+  const db = new Database(path);
+  db.exec('ALTER TABLE api_keys DROP COLUMN free_form');
+  db.pragma('user_version = 1');
+  db.close();
+  const flags = () => {
+    const read = new Database(path, { readonly: true });
+    try {
+      const rows = read.prepare('SELECT key_id, free_form FROM api_keys').all() as {
+        key_id: string;
+        free_form: number;
+      }[];
+      return Object.fromEntries(rows.map((row) => [row.key_id, row.free_form]));
+    } finally {
+      read.close();
+    }
+  };
+
+  const { keys } = open(t, dir);
+  t.same(flags(), { admin: 1, [generated.keyId]: 0 });
+  t.match(await keys.verify(chosen), { keyId: 'admin' }, 'the free-form admin key still works');
+  t.ok(await keys.verify(generated.key));
+
+  t.test('ensureBootstrapAdmin settles the flag from the key it is given', async (t) => {
+    const kept = 'ldg_admin_keptkeptkeptkeptkeptkeptkeptkept';
+    await keys.ensureBootstrapAdmin({ adminKey: kept, dataDir: dir });
+    t.equal(flags().admin, 0);
+    const db = new Database(path);
+    db.prepare("UPDATE api_keys SET free_form = 1 WHERE key_id = 'admin'").run();
+    db.close();
+    await keys.ensureBootstrapAdmin({ adminKey: kept, dataDir: dir });
+    t.equal(flags().admin, 0, 'also when the key is unchanged');
+    t.equal(await keys.verify(chosen), undefined);
   });
 });

@@ -1,11 +1,16 @@
 import { LedgerError } from '@ledger/domain';
 
 /** Codes of the errors this package throws on purpose. */
-export type ProjectionErrorCode = 'invalid-cursor' | 'runtime-running' | 'read-models-closed';
+export type ProjectionErrorCode =
+  | 'invalid-cursor'
+  | 'runtime-running'
+  | 'projector-running'
+  | 'read-models-closed';
 
 /**
- * A typed error of the read side. `invalid-cursor` is a client's mistake (HTTP `400`); `runtime-running` and
- * `read-models-closed` are a caller's (a rebuild while the runtime runs, a query after `close()`).
+ * A typed error of the read side. `invalid-cursor` is a client's mistake (HTTP `400`); `runtime-running`,
+ * `projector-running` and `read-models-closed` are a caller's (a rebuild while a runtime of this process runs,
+ * a rebuild while a projector of any process holds a fresh lease on read.db, a query after `close()`).
  *
  * @example
  * ```ts

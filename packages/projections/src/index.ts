@@ -39,6 +39,8 @@ export {
 export type { Projection, ReadModelTx } from './projection.js';
 export {
   DEFAULT_BATCH_SIZE,
+  LEASE_HEARTBEAT_MS,
+  LEASE_TIMEOUT_MS,
   ProjectionRuntime,
   type ProjectionRuntimeOptions,
   projections,
@@ -48,5 +50,5 @@ export {
   type RebuildRequest,
   rebuild,
 } from './projection-runtime.js';
-export { CHECKPOINT_NAME, ReadModels, type StoredCheckpoint } from './read-models.js';
+export { CHECKPOINT_NAME, type ProjectorLease, ReadModels, type StoredCheckpoint } from './read-models.js';
 export { READ_MODELS_SCHEMA_VERSION } from './schema.js';

@@ -131,6 +131,12 @@ function checkLimit(limit: number): number {
 
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
+/** A pending `waitForPosition`. */
+interface Waiter {
+  readonly position: number;
+  finish(reached: boolean): void;
+}
+
 /**
  * The read side: every `GET` body of DESIGN §6 from read.db, on its own connection (so it may run in another
  * process than the projector). Return values are plain JSON-ready objects, positions as numbers.
@@ -151,7 +157,11 @@ export class LedgerQueries {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #runtime: ProgressSource | undefined;
   readonly #pollIntervalMs: number;
-  readonly #waits = new Set<() => void>();
+  readonly #waiters = new Set<Waiter>();
+  /** The one poll of `data_version` and the one progress listener, both only while anyone waits. */
+  #poll: NodeJS.Timeout | undefined;
+  #offProgress: (() => void) | undefined;
+  #dataVersion = 0;
   #closed = false;
 
   private constructor(db: Database.Database, options: LedgerQueriesOptions) {
@@ -184,9 +194,10 @@ export class LedgerQueries {
   }
 
   /**
-   * Resolves `true` once the read models have folded `position`, `false` after `timeoutMs`. It wakes on the
-   * linked runtime's progress at once and checks read.db's `data_version` every `pollIntervalMs` (10 ms;
-   * 100 ms as a fallback when a runtime is linked) for commits by other processes: no busy loop.
+   * Resolves `true` once the read models have folded `position`, `false` after `timeoutMs`, `interruptWaits()`
+   * or `close()`. It wakes on the linked runtime's progress at once and checks read.db's `data_version` every
+   * `pollIntervalMs` (10 ms; 100 ms as a fallback when a runtime is linked) for commits by other processes.
+   * However many requests wait, one poll and one progress listener serve them all, and only while anyone waits.
    *
    * @example
    * ```ts
@@ -197,31 +208,62 @@ export class LedgerQueries {
     if (this.checkpoint() >= position) return Promise.resolve(true);
     if (timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const dataVersion = this.#statement('PRAGMA data_version').pluck();
-      let version = dataVersion.get() as number;
-      const finish = (reached: boolean) => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        off?.();
-        this.#waits.delete(cancel);
-        resolve(reached);
-      };
-      const cancel = () => finish(false);
-      const off = this.#runtime?.onProgress((committed) => {
-        if (committed >= position) finish(true);
-      });
-      const poll = setInterval(
-        () => {
-          const current = dataVersion.get() as number;
-          if (current === version) return;
-          version = current;
-          if (this.checkpoint() >= position) finish(true);
+      const waiter: Waiter = {
+        position,
+        finish: (reached) => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          if (this.#waiters.size === 0) this.#unwatch();
+          resolve(reached);
         },
-        this.#runtime === undefined ? this.#pollIntervalMs : Math.max(100, this.#pollIntervalMs),
-      );
-      const timer = setTimeout(() => finish(this.checkpoint() >= position), timeoutMs);
-      this.#waits.add(cancel);
+      };
+      const timer = setTimeout(() => waiter.finish(this.checkpoint() >= position), timeoutMs);
+      this.#waiters.add(waiter);
+      this.#watch();
     });
+  }
+
+  /**
+   * Resolves every pending `waitForPosition` with `false` at once; the connection stays open. A server that
+   * shuts down calls it so requests waiting for consistency answer at once instead of holding the drain.
+   *
+   * @example
+   * ```ts
+   * app.addHook('preClose', async () => queries.interruptWaits());
+   * ```
+   */
+  interruptWaits(): void {
+    for (const waiter of [...this.#waiters]) waiter.finish(false);
+  }
+
+  /** Starts the shared poll and progress listener, unless they run already. */
+  #watch(): void {
+    if (this.#poll !== undefined) return;
+    const dataVersion = this.#statement('PRAGMA data_version').pluck();
+    // Read now: a commit after each waiter's own check of the checkpoint changes it.
+    this.#dataVersion = dataVersion.get() as number;
+    this.#poll = setInterval(
+      () => {
+        const current = dataVersion.get() as number;
+        if (current === this.#dataVersion) return;
+        this.#dataVersion = current;
+        this.#wake(this.checkpoint());
+      },
+      this.#runtime === undefined ? this.#pollIntervalMs : Math.max(100, this.#pollIntervalMs),
+    );
+    this.#offProgress = this.#runtime?.onProgress((committed) => this.#wake(committed));
+  }
+
+  #unwatch(): void {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    this.#offProgress?.();
+    this.#offProgress = undefined;
+  }
+
+  /** Resolves the waits that `committed` satisfies. */
+  #wake(committed: number): void {
+    for (const waiter of [...this.#waiters]) if (committed >= waiter.position) waiter.finish(true);
   }
 
   /** The body of `GET /v1/claims/:claimId`, or `undefined` (404). */
@@ -387,7 +429,7 @@ export class LedgerQueries {
   /** Ends pending waits (they resolve `false`) and closes the connection. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    for (const cancel of [...this.#waits]) cancel();
+    this.interruptWaits();
     this.#closed = true;
     this.#db.close();
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
 import type { Logger } from 'pino';
 import { actorsProjection } from './actors.projection.js';
@@ -6,7 +7,12 @@ import { claimsProjection } from './claims.projection.js';
 import { decodeClaimEvent, type ProjectedEvent } from './decode.js';
 import { ProjectionError } from './errors.js';
 import type { Projection, ReadModelTx } from './projection.js';
-import { CHECKPOINT_NAME, type ReadModels, readModelsInternals } from './read-models.js';
+import {
+  CHECKPOINT_NAME,
+  type ReadModels,
+  readModelsInternals,
+  type StoredCheckpoint,
+} from './read-models.js';
 import { recreateTables } from './schema.js';
 
 /** The read-model projections, in the order a batch applies them (`actors` reads `claim_events`' rows). */
@@ -23,6 +29,8 @@ export interface ProjectionRuntimeOptions {
   readonly batchSize?: number;
   /** First delay before re-subscribing after a failure; doubles up to 30 s (default 100 ms). */
   readonly retryDelayMs?: number;
+  /** How often an idle runtime refreshes its lease on read.db (default `LEASE_HEARTBEAT_MS`). */
+  readonly leaseHeartbeatMs?: number;
 }
 
 /** Progress of a rebuild: `done` is the last position folded, `total` the store's last position. */
@@ -35,6 +43,12 @@ export interface RebuildOptions {
   readonly onProgress?: (progress: RebuildProgress) => void;
   /** Events per transaction during the rebuild (default 5000, see `REBUILD_BATCH_SIZE`). */
   readonly batchSize?: number;
+  /**
+   * Rebuild even while a projector (of any process) holds a fresh lease on read.db. Safe for the read models,
+   * whose batches only apply on top of the checkpoint they continue from, but readers see them emptied and
+   * filled again while it runs.
+   */
+  readonly force?: boolean;
 }
 
 /**
@@ -44,8 +58,21 @@ export interface RebuildOptions {
  */
 export const REBUILD_BATCH_SIZE = 5000;
 
+/** How often a running runtime refreshes its lease on read.db when no batch did. */
+export const LEASE_HEARTBEAT_MS = 5000;
+
+/**
+ * A lease whose heartbeat is younger than this is a live projector: `rebuild` refuses to run beside it (three
+ * missed heartbeats; a batch in flight refreshes the lease itself when it commits).
+ */
+export const LEASE_TIMEOUT_MS = 15_000;
+
 const TICK = Symbol('tick');
 const MAX_RETRY_DELAY_MS = 30_000;
+
+const UPSERT_LEASE = `INSERT INTO projector_leases (holder, pid, heartbeat_ms) VALUES (?, ?, ?)
+  ON CONFLICT (holder) DO UPDATE SET pid = excluded.pid, heartbeat_ms = excluded.heartbeat_ms`;
+const DELETE_LEASE = 'DELETE FROM projector_leases WHERE holder = ?';
 
 const UPSERT_CHECKPOINT = `INSERT INTO checkpoints (name, position, prepare) VALUES (?, ?, ?)
   ON CONFLICT (name) DO UPDATE SET position = excluded.position, prepare = excluded.prepare`;
@@ -59,6 +86,13 @@ const UPSERT_CHECKPOINT = `INSERT INTO checkpoints (name, position, prepare) VAL
  *
  * A failure (read.db busy beyond its timeout, a store error) is logged and the runtime re-subscribes from its
  * checkpoint after a growing delay; `stop()` ends it.
+ *
+ * Each batch applies only on top of the checkpoint it continues from, checked inside its transaction: when
+ * someone else moved the stored checkpoint (a rebuild, another projector on the same read.db), the batch is
+ * rolled back, a warning logged, and the runtime re-subscribes from the stored checkpoint at once. So several
+ * runtimes on one read.db each fold a share of the batches and every event still takes effect once. While it
+ * runs, the runtime holds a lease row in read.db (refreshed with every batch and every `leaseHeartbeatMs`,
+ * deleted on stop) that makes `rebuild` refuse to run beside it.
  *
  * @example
  * ```ts
@@ -74,6 +108,8 @@ export class ProjectionRuntime {
   readonly #log: Logger;
   readonly #batchSize: number;
   readonly #retryDelayMs: number;
+  readonly #leaseHeartbeatMs: number;
+  readonly #holder = randomUUID();
   readonly #listeners = new Set<(position: number) => void>();
   #position: number;
   #loop: Promise<void> | undefined;
@@ -82,6 +118,7 @@ export class ProjectionRuntime {
   #active = false;
   #wakeRetry: (() => void) | undefined;
   #failures = 0;
+  #leased = false;
 
   constructor(options: ProjectionRuntimeOptions) {
     this.#store = options.store;
@@ -89,6 +126,7 @@ export class ProjectionRuntime {
     this.#log = options.logger;
     this.#batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
     this.#retryDelayMs = options.retryDelayMs ?? 100;
+    this.#leaseHeartbeatMs = options.leaseHeartbeatMs ?? LEASE_HEARTBEAT_MS;
     this.#position = options.readModels.checkpoint()?.position ?? 0;
   }
 
@@ -128,7 +166,14 @@ export class ProjectionRuntime {
     internals.owner = this;
     this.#stopping = false;
     this.#active = true;
+    this.#leased = true;
+    this.#beat();
+    const heartbeat = setInterval(() => this.#beat(), this.#leaseHeartbeatMs);
+    heartbeat.unref();
     this.#loop = this.#run().finally(() => {
+      clearInterval(heartbeat);
+      this.#leased = false;
+      this.#release();
       this.#active = false;
       if (internals.owner === this) internals.owner = undefined;
     });
@@ -149,7 +194,10 @@ export class ProjectionRuntime {
    * Drops and recreates the read-model tables, then replays `$all` from the start, in batches, calling
    * `onProgress({ done, total })` after each (`total` is the store's last position when the rebuild began,
    * raised to `done` if events arrive meanwhile). It stops nothing itself: stop the runtime first, or it
-   * throws `runtime-running`. Readers see the rebuild's progress: the checkpoint moves with the rows.
+   * throws `runtime-running`; while a runtime of any process holds a lease on read.db with a heartbeat younger
+   * than `LEASE_TIMEOUT_MS`, it throws `projector-running` (unless `force`) and changes nothing. Readers see
+   * the rebuild's progress: the checkpoint moves with the rows. If someone else moves the checkpoint meanwhile
+   * (a forced rebuild beside a projector), it goes on reading from the stored checkpoint.
    *
    * @example
    * ```ts
@@ -170,25 +218,55 @@ export class ProjectionRuntime {
         total = Number(last.position.commit);
       }
       const started = performance.now();
-      internals.db.transaction(() => recreateTables(internals.db)).immediate();
+      internals.db
+        .transaction(() => {
+          if (options.force !== true) this.#refuseBesideLeases();
+          recreateTables(internals.db);
+        })
+        .immediate();
       this.#position = 0;
       let progress: RebuildProgress = { done: 0, total };
       options.onProgress?.(progress);
       const batchSize = Math.max(1, options.batchSize ?? REBUILD_BATCH_SIZE);
       let batch: RecordedEvent[] = [];
       let events = 0;
-      const flush = () => {
-        this.#applyBatch(batch);
-        events += batch.length;
+      const flush = (): boolean => {
+        const applied = this.#applyBatch(batch, this.#position);
+        if (applied) {
+          events += batch.length;
+          progress = { done: this.#position, total: Math.max(total, this.#position) };
+          options.onProgress?.(progress);
+        }
         batch = [];
+        return applied;
+      };
+      // `undefined`: from the start. After a batch found the checkpoint moved, from the stored one.
+      let from: StoredCheckpoint | undefined;
+      for (;;) {
+        const after = from?.position ?? 0;
+        const source = this.#store.readAll(
+          from === undefined
+            ? {}
+            : { fromPosition: { commit: BigInt(from.position), prepare: from.prepare } },
+        );
+        let moved = false;
+        for await (const event of source) {
+          if (Number(event.position.commit) <= after) continue; // readAll is inclusive
+          batch.push(event);
+          if (batch.length >= batchSize && !flush()) {
+            moved = true;
+            break;
+          }
+        }
+        if (!moved && (batch.length === 0 || flush())) break;
+        from = this.#readModels.checkpoint();
+        this.#position = from?.position ?? 0;
+      }
+      if (progress.done !== this.#position) {
+        // Others folded the last events (a forced rebuild beside a projector): report where it ended.
         progress = { done: this.#position, total: Math.max(total, this.#position) };
         options.onProgress?.(progress);
-      };
-      for await (const event of this.#store.readAll()) {
-        batch.push(event);
-        if (batch.length >= batchSize) flush();
       }
-      if (batch.length > 0) flush();
       const seconds = (performance.now() - started) / 1000;
       this.#log.info({ events, position: this.#position, seconds }, 'read models rebuilt');
       return progress;
@@ -197,11 +275,43 @@ export class ProjectionRuntime {
     }
   }
 
+  /** Throws `projector-running` when a runtime (of any process) holds a fresh lease on read.db. */
+  #refuseBesideLeases(): void {
+    const now = Date.now();
+    const fresh = this.#readModels.leases().filter((lease) => now - lease.heartbeatMs < LEASE_TIMEOUT_MS);
+    if (fresh.length === 0) return;
+    const who = fresh.map((lease) => `pid ${lease.pid}, seen ${Math.max(0, now - lease.heartbeatMs)} ms ago`);
+    throw new ProjectionError(
+      'projector-running',
+      `a projector is folding into this read.db (${who.join('; ')}): stop the ledger or projector using this data dir first`,
+      { leases: fresh },
+    );
+  }
+
+  /** Writes this runtime's lease with a fresh heartbeat; a failure is logged (the next beat retries). */
+  #beat(): void {
+    try {
+      readModelsInternals(this.#readModels)
+        .statement(UPSERT_LEASE)
+        .run(this.#holder, process.pid, Date.now());
+    } catch (error) {
+      this.#log.warn({ err: error }, 'projector lease not refreshed');
+    }
+  }
+
+  #release(): void {
+    try {
+      readModelsInternals(this.#readModels).statement(DELETE_LEASE).run(this.#holder);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'projector lease not released');
+    }
+  }
+
   async #run(): Promise<void> {
     while (!this.#stopping) {
       try {
-        await this.#consume();
-        return;
+        // 'moved': another writer moved the checkpoint; follow it at once (not a failure, no delay).
+        if ((await this.#consume()) === 'ended') return;
       } catch (error) {
         if (this.#stopping) return;
         this.#failures += 1;
@@ -222,9 +332,13 @@ export class ProjectionRuntime {
     }
   }
 
-  /** Follows one subscription until it ends (stop, store closed) or fails. */
-  async #consume(): Promise<void> {
+  /**
+   * Follows one subscription until it ends (stop, store closed: `'ended'`), a batch finds the checkpoint moved
+   * by someone else (`'moved'`), or it fails (throws).
+   */
+  async #consume(): Promise<'ended' | 'moved'> {
     const checkpoint = this.#readModels.checkpoint();
+    this.#position = checkpoint?.position ?? 0;
     const fromPosition: Position | 'start' =
       checkpoint === undefined
         ? 'start'
@@ -239,7 +353,7 @@ export class ProjectionRuntime {
       for (;;) {
         const first = await (pending ?? events.next());
         pending = undefined;
-        if (first.done === true || this.#stopping) return;
+        if (first.done === true || this.#stopping) return 'ended';
         const batch = [first.value];
         // Events that are already there arrive in microtasks; the tick fires once the subscription has to
         // wait for new commits, and closes the batch with what it has.
@@ -258,8 +372,8 @@ export class ProjectionRuntime {
           }
           batch.push(result.value);
         }
-        this.#applyBatch(batch);
-        if (ended) return;
+        if (!this.#applyBatch(batch, this.#position)) return 'moved';
+        if (ended) return 'ended';
       }
     } finally {
       this.#subscription = undefined;
@@ -267,10 +381,13 @@ export class ProjectionRuntime {
     }
   }
 
-  /** Folds a batch and its checkpoint in one transaction, then tells the waiters. */
-  #applyBatch(batch: readonly RecordedEvent[]): void {
-    const last = batch.at(-1);
-    if (last === undefined) return;
+  /**
+   * Folds a batch that continues from position `from` and its checkpoint in one transaction, then tells the
+   * waiters. When the stored checkpoint is not `from` (someone else moved it), writes nothing, logs a warning,
+   * sets `position()` to the stored checkpoint and returns `false`.
+   */
+  #applyBatch(batch: readonly RecordedEvent[], from: number): boolean {
+    const last = batch.at(-1)!;
     const internals = readModelsInternals(this.#readModels);
     const decoded: ProjectedEvent[] = [];
     for (const recorded of batch) {
@@ -299,8 +416,11 @@ export class ProjectionRuntime {
         );
       },
     };
-    internals.db
+    const stored = internals.db
       .transaction(() => {
+        // Inside the IMMEDIATE transaction: no other writer can move the checkpoint until this one commits.
+        const current = this.#readModels.checkpoint()?.position ?? 0;
+        if (current !== from) return current;
         for (const projection of projections) {
           const handled = decoded.filter((projected) => projection.handles.includes(projected.event.type));
           if (handled.length > 0) projection.apply(handled, tx);
@@ -308,8 +428,23 @@ export class ProjectionRuntime {
         internals
           .statement(UPSERT_CHECKPOINT)
           .run(CHECKPOINT_NAME, Number(last.position.commit), last.position.prepare);
+        if (this.#leased) internals.statement(UPSERT_LEASE).run(this.#holder, process.pid, Date.now());
+        return from;
       })
       .immediate();
+    if (stored !== from) {
+      this.#log.warn(
+        {
+          expected: from,
+          stored,
+          first: Number(batch[0]!.position.commit),
+          last: Number(last.position.commit),
+        },
+        'the checkpoint moved under this batch (a rebuild, or another projector on this read.db); continuing from the stored one',
+      );
+      this.#position = stored;
+      return false;
+    }
     this.#position = Number(last.position.commit);
     this.#failures = 0;
     for (const listener of this.#listeners) {
@@ -319,6 +454,7 @@ export class ProjectionRuntime {
         this.#log.error({ err: error }, 'progress listener failed');
       }
     }
+    return true;
   }
 }
 
@@ -331,7 +467,8 @@ export interface RebuildRequest extends RebuildOptions {
 
 /**
  * Rebuilds the read models from zero (see `ProjectionRuntime.rebuild`). Stop every runtime folding into
- * `readModels` first.
+ * `readModels` first: while one (of any process) holds a fresh lease on read.db, it throws `ProjectionError`
+ * `projector-running` and changes nothing, unless `force: true`.
  *
  * @example
  * ```ts
@@ -339,10 +476,11 @@ export interface RebuildRequest extends RebuildOptions {
  * ```
  */
 export function rebuild(request: RebuildRequest): Promise<RebuildProgress> {
-  const { store, readModels, logger, batchSize, onProgress } = request;
+  const { store, readModels, logger, batchSize, onProgress, force } = request;
   const runtime = new ProjectionRuntime({ store, readModels, logger });
   return runtime.rebuild({
     ...(onProgress === undefined ? {} : { onProgress }),
     ...(batchSize === undefined ? {} : { batchSize }),
+    ...(force === undefined ? {} : { force }),
   });
 }

@@ -9,6 +9,13 @@ export interface StoredCheckpoint {
   readonly prepare: bigint;
 }
 
+/** A running runtime's lease on read.db: who holds it, from which process, when it last beat (epoch ms). */
+export interface ProjectorLease {
+  readonly holder: string;
+  readonly pid: number;
+  readonly heartbeatMs: number;
+}
+
 /** The name of the checkpoint row all read-model projections share (they commit in one transaction). */
 export const CHECKPOINT_NAME = 'read-models';
 
@@ -70,6 +77,17 @@ export class ReadModels {
       .statement('SELECT position, prepare FROM checkpoints WHERE name = ?')
       .get(CHECKPOINT_NAME) as { position: number; prepare: number } | undefined;
     return row === undefined ? undefined : { position: row.position, prepare: BigInt(row.prepare) };
+  }
+
+  /**
+   * Every lease row, freshest first: the runtimes folding into this read.db (from any process), and stale rows
+   * of ones that died without stopping (a heartbeat older than `LEASE_TIMEOUT_MS`).
+   */
+  leases(): ProjectorLease[] {
+    const rows = internalsOf(this)
+      .statement('SELECT holder, pid, heartbeat_ms FROM projector_leases ORDER BY heartbeat_ms DESC, holder')
+      .all() as { holder: string; pid: number; heartbeat_ms: number }[];
+    return rows.map((row) => ({ holder: row.holder, pid: row.pid, heartbeatMs: row.heartbeat_ms }));
   }
 
   /** Closes the connection. Idempotent; stop the runtime first. */

@@ -73,6 +73,19 @@ const TABLES = `
   CREATE INDEX actor_attributions_by_state ON actor_attributions (state, actor_id);
 `;
 
+/**
+ * Who is folding into this read.db: one row per running `ProjectionRuntime` (any process), its heartbeat
+ * refreshed with every batch and every few seconds, deleted on stop. A rebuild refuses to run beside a fresh
+ * one. Not a read model: a rebuild keeps it.
+ */
+const LEASES = `
+  CREATE TABLE projector_leases (
+    holder       TEXT    PRIMARY KEY,
+    pid          INTEGER NOT NULL,
+    heartbeat_ms INTEGER NOT NULL
+  );
+`;
+
 /** Every read-model table, in the order a rebuild drops them. */
 export const READ_MODEL_TABLES = [
   'actor_attributions',
@@ -87,7 +100,7 @@ export const READ_MODEL_TABLES = [
  * Versioned migrations, one transaction each; `PRAGMA user_version` records how far a file has come. Append
  * new entries, never edit old ones.
  */
-const MIGRATIONS: readonly string[] = [TABLES];
+const MIGRATIONS: readonly string[] = [TABLES, LEASES];
 
 /** The schema version this build writes. */
 export const READ_MODELS_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 import { type AttributionStatus, type Party, statusOf } from '@ledger/domain';
 import { InMemoryEventStore } from '@ledger/event-store';
-import { LedgerQueries, ProjectionRuntime, ReadModels } from '@ledger/projections';
+import { LedgerQueries, type ProgressSource, ProjectionRuntime, ReadModels } from '@ledger/projections';
 import t, { type Test } from 'tap';
 import {
   claimInput,
@@ -365,6 +365,76 @@ t.test('waitForPosition', async (t) => {
     queries.close();
     t.equal(await waiting, false);
     t.throws(() => queries.checkpoint(), { code: 'read-models-closed' });
+  });
+
+  t.test('every wait shares one poll and one progress listener, only while anyone waits', async (t) => {
+    const dir = t.testdir();
+    const store = new InMemoryEventStore();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+    const listeners = new Set<(position: number) => void>();
+    const progress: ProgressSource = {
+      onProgress(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const queries = LedgerQueries.open(`${dir}/read.db`, { runtime: progress, pollIntervalMs: 5 });
+    const remote = LedgerQueries.open(`${dir}/read.db`, { pollIntervalMs: 5 });
+    t.teardown(async () => {
+      await runtime.stop();
+      queries.close();
+      remote.close();
+      readModels.close();
+      await store.close();
+    });
+    runtime.start(); // before the capture: its lease heartbeat is an interval of its own
+    const polls = t.capture(globalThis, 'setInterval', setInterval);
+
+    const linked = [1, 2, 3, 4, 5].map((position) => queries.waitForPosition(position, 60_000));
+    const waiting = Array.from({ length: 50 }, (_, i) => remote.waitForPosition(1 + (i % 3), 60_000));
+    t.equal(polls.calls.length, 2, 'one poll per LedgerQueries, not one per wait');
+    t.equal(listeners.size, 1, 'one progress listener for all the waits');
+
+    for (const listener of listeners) listener(3);
+    t.same(
+      await Promise.all(linked.slice(0, 3)),
+      [true, true, true],
+      'a progress signal wakes the waits it satisfies',
+    );
+    t.equal(listeners.size, 1, 'the others still wait');
+
+    for (let n = 1; n <= 3; n += 1) await store.appendToStream(`other-${n}`, [{ type: 'Noise', data: {} }]);
+    t.same(
+      await Promise.all(waiting),
+      Array(50).fill(true),
+      'a commit seen through data_version wakes them all',
+    );
+    await store.appendToStream('other-4', [{ type: 'Noise', data: {} }]);
+    await store.appendToStream('other-5', [{ type: 'Noise', data: {} }]);
+    t.same(await Promise.all(linked.slice(3)), [true, true], 'the poll is the fallback of a linked runtime');
+    t.equal(listeners.size, 0, 'nobody waits: the listener is removed');
+
+    t.equal(await remote.waitForPosition(6, 20), false);
+    t.equal(polls.calls.length, 3, 'the poll stopped once nobody waited, and starts again for a new wait');
+  });
+
+  t.test('interruptWaits() resolves every pending wait false at once; the queries stay open', async (t) => {
+    const dir = t.testdir();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const queries = LedgerQueries.open(`${dir}/read.db`);
+    t.teardown(() => {
+      queries.close();
+      readModels.close();
+    });
+    queries.interruptWaits();
+    const started = Date.now();
+    const waits = [1, 2, 3].map((position) => queries.waitForPosition(position, 60_000));
+    queries.interruptWaits();
+    t.same(await Promise.all(waits), [false, false, false]);
+    t.ok(Date.now() - started < 1000, 'at once, not after the timeout');
+    t.equal(queries.checkpoint(), 0, 'the connection is still open');
+    t.equal(await queries.waitForPosition(1, 20), false, 'a later wait waits again');
   });
 
   t.test('a query side may open read.db before any projector', async (t) => {

@@ -13,6 +13,7 @@ import {
   eventually,
   make,
   memoryLogger,
+  retract,
   run,
   september2020,
 } from './fixtures/ledger.fixtures.js';
@@ -350,4 +351,154 @@ t.test('a read.db from a newer build is refused, not touched', async (t) => {
   db.close();
   t.throws(() => ReadModels.open(`${dir}/read.db`), /schema version 99 is newer/);
   t.throws(() => LedgerQueries.open(`${dir}/read.db`), /newer than this build/);
+});
+
+t.test('when someone else moves the checkpoint', async (t) => {
+  /** 20 claims over four actors, 4 of them retracted: 24 events. */
+  const moreHistory = async (store: EventStore) => {
+    for (let i = 0; i < 20; i += 1) {
+      const claimId = `0174776e-8a00-7000-8000-0000000003${i.toString().padStart(2, '0')}`;
+      await run(
+        store,
+        make(claimId, claimInput({ actor: { name: `Actor ${i % 4}` }, statedAt: '2021-01-01T00:00:00Z' })),
+        '2021-01-01T00:00:01.000Z',
+      );
+      if (i % 5 === 0)
+        await run(store, retract(claimId, { statedAt: '2021-02-01T00:00:00Z' }), '2021-02-01T00:00:01.000Z');
+    }
+  };
+  const singleFold = async (store: EventStore, path: string, position: number) => {
+    const readModels = ReadModels.open(path);
+    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+    runtime.start();
+    await eventually(() => runtime.position() === position);
+    await runtime.stop();
+    readModels.close();
+    return dumpTables(path);
+  };
+
+  t.test('two runtimes on one read.db fold each batch exactly once, as one runtime would', async (t) => {
+    const dir = t.testdir();
+    const path = `${dir}/read.db`;
+    const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
+    // Two connections to one file, as two projector processes on one data dir would have.
+    const one = ReadModels.open(path);
+    const two = ReadModels.open(path);
+    const logs = [memoryLogger(), memoryLogger()];
+    const runtimes = [
+      new ProjectionRuntime({ store, readModels: one, logger: logs[0]!.logger, batchSize: 2 }),
+      new ProjectionRuntime({ store, readModels: two, logger: logs[1]!.logger, batchSize: 3 }),
+    ];
+    t.teardown(async () => {
+      for (const runtime of runtimes) await runtime.stop();
+      one.close();
+      two.close();
+      await store.close();
+    });
+    for (const runtime of runtimes) runtime.start();
+    await september2020(store);
+    await moreHistory(store);
+    await eventually(() => one.checkpoint()?.position === 33);
+    for (const runtime of runtimes) await runtime.stop();
+
+    const lines = logs.flatMap((log) => log.lines());
+    t.same(
+      lines.filter((line) => (line.level as number) >= 50),
+      [],
+      'no failed batch (no UNIQUE constraint failure), no error loop',
+    );
+    t.same(
+      runtimes.map((runtime) => runtime.failures),
+      [0, 0],
+    );
+    t.ok(
+      lines.some((line) => /checkpoint moved/.test(String(line.msg))),
+      'a batch found the checkpoint moved by the other and was dropped',
+    );
+    const want = await singleFold(store, `${dir}/single.db`, 33);
+    const got = dumpTables(path);
+    for (const table of Object.keys(want)) t.same(got[table], want[table], table);
+  });
+
+  t.test(
+    'a reset under a running runtime (a rebuild dropped the tables): it folds again from zero',
+    async (t) => {
+      const dir = t.testdir();
+      const path = `${dir}/read.db`;
+      const store = new InMemoryEventStore();
+      await september2020(store);
+      const readModels = ReadModels.open(path);
+      const { logger, lines } = memoryLogger();
+      const runtime = new ProjectionRuntime({ store, readModels, logger });
+      t.teardown(async () => {
+        await runtime.stop();
+        readModels.close();
+        await store.close();
+      });
+      runtime.start();
+      await eventually(() => runtime.position() === 9);
+
+      const other = new Database(path);
+      other.exec(`DELETE FROM actor_attributions; DELETE FROM actors; DELETE FROM parties; DELETE FROM claims;
+      DELETE FROM claim_events; DELETE FROM checkpoints;`);
+      other.close();
+      await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
+      await eventually(() => readModels.checkpoint()?.position === 10);
+      await runtime.stop();
+
+      t.match(
+        lines().filter((line) => line.level === 40),
+        [{ msg: /checkpoint moved/, expected: 9, stored: 0, first: 10, last: 10 }],
+      );
+      t.equal(runtime.failures, 0);
+      const want = await singleFold(store, `${dir}/single.db`, 10);
+      t.same(dumpTables(path), want, 'every event folded again, each once');
+    },
+  );
+});
+
+t.test('a running runtime holds a lease on read.db', async (t) => {
+  t.test('written on start, refreshed while it runs, deleted on stop', async (t) => {
+    const dir = t.testdir();
+    const store = new InMemoryEventStore();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const runtime = new ProjectionRuntime({
+      store,
+      readModels,
+      logger: memoryLogger().logger,
+      leaseHeartbeatMs: 10,
+    });
+    t.teardown(async () => {
+      await runtime.stop();
+      readModels.close();
+      await store.close();
+    });
+    t.same(readModels.leases(), []);
+    const before = Date.now();
+    runtime.start();
+    const [lease] = readModels.leases();
+    t.match(lease, { holder: /^[0-9a-f-]{36}$/, pid: process.pid });
+    t.ok(lease!.heartbeatMs >= before);
+    await eventually(() => readModels.leases()[0]!.heartbeatMs > lease!.heartbeatMs + 15);
+    t.pass('an idle runtime refreshes it on its timer');
+    await runtime.stop();
+    t.same(readModels.leases(), [], 'released on stop');
+  });
+
+  t.test('a lease that cannot be written or deleted is logged, the runtime goes on', async (t) => {
+    const dir = t.testdir();
+    const store = new InMemoryEventStore();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const { logger, lines } = memoryLogger();
+    const runtime = new ProjectionRuntime({ store, readModels, logger, leaseHeartbeatMs: 5 });
+    t.teardown(() => store.close());
+    runtime.start();
+    readModels.close();
+    await eventually(() => lines().some((line) => line.msg === 'projector lease not refreshed'));
+    await runtime.stop();
+    t.match(
+      lines().find((line) => line.msg === 'projector lease not released'),
+      { level: 40, err: { code: 'read-models-closed' } },
+    );
+  });
 });

@@ -1,13 +1,15 @@
-import { InMemoryEventStore } from '@ledger/event-store';
+import { type EventStore, InMemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import {
+  LEASE_TIMEOUT_MS,
   LedgerQueries,
   ProjectionRuntime,
   ReadModels,
   type RebuildProgress,
   rebuild,
 } from '@ledger/projections';
-import t from 'tap';
+import Database from 'better-sqlite3';
+import t, { type Test } from 'tap';
 import {
   claimIds,
   claimInput,
@@ -133,4 +135,147 @@ t.test('a rebuild of an empty store empties the read models', async (t) => {
   });
   t.same(await rebuild({ store, readModels, logger: memoryLogger().logger }), { done: 0, total: 0 });
   t.equal(readModels.checkpoint(), undefined);
+});
+
+t.test('beside a projector that holds a lease on read.db', async (t) => {
+  /** A runtime folding into `path` on its own connection, as a projector process would. */
+  const projector = async (t: Test, store: EventStore, path: string, position: number) => {
+    const readModels = ReadModels.open(path);
+    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+    t.teardown(async () => {
+      await runtime.stop();
+      readModels.close();
+    });
+    runtime.start();
+    await eventually(() => runtime.position() === position);
+    return runtime;
+  };
+
+  t.test('a rebuild refuses with projector-running and changes nothing', async (t) => {
+    const dir = t.testdir();
+    const path = `${dir}/read.db`;
+    const store = new InMemoryEventStore();
+    t.teardown(() => store.close());
+    await september2020(store);
+    const runtime = await projector(t, store, path, 9);
+    const readModels = ReadModels.open(path);
+    t.teardown(() => readModels.close());
+    const before = dumpTables(path);
+
+    await t.rejects(rebuild({ store, readModels, logger: memoryLogger().logger }), {
+      name: 'ProjectionError',
+      code: 'projector-running',
+      message: new RegExp(`pid ${process.pid}, seen \\d+ ms ago.*stop the ledger or projector`),
+      details: { leases: [{ pid: process.pid }] },
+    });
+    t.same(dumpTables(path), before, 'nothing dropped');
+
+    await runtime.stop();
+    t.same(readModels.leases(), [], 'the lease is gone once the projector stopped');
+    t.same(await rebuild({ store, readModels, logger: memoryLogger().logger }), { done: 9, total: 9 });
+    t.same(dumpTables(path), before);
+  });
+
+  t.test('a lease whose heartbeat is older than LEASE_TIMEOUT_MS is a dead projector: ignored', async (t) => {
+    const dir = t.testdir();
+    const store = new InMemoryEventStore();
+    t.teardown(() => store.close());
+    await september2020(store);
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    t.teardown(() => readModels.close());
+    const db = new Database(`${dir}/read.db`);
+    db.prepare('INSERT INTO projector_leases (holder, pid, heartbeat_ms) VALUES (?, ?, ?)').run(
+      'crashed',
+      4242,
+      Date.now() - LEASE_TIMEOUT_MS - 1000,
+    );
+    db.close();
+    t.same(await rebuild({ store, readModels, logger: memoryLogger().logger }), { done: 9, total: 9 });
+    t.match(readModels.leases(), [{ holder: 'crashed', pid: 4242 }], 'a rebuild leaves the leases alone');
+  });
+
+  // The rebuild's reading pauses after the event `pauseAfter` until the projector folded a new event: the
+  // projector then finds the checkpoint moved back (to the rebuild's, not its 9), the rebuild then finds it
+  // moved on (10), in a full batch or in its last one.
+  const cases = [
+    {
+      pauseAfter: 5,
+      progress: [
+        { done: 0, total: 9 },
+        { done: 4, total: 9 },
+        { done: 10, total: 10 },
+      ],
+      expected: 4,
+    },
+    {
+      pauseAfter: 9,
+      progress: [
+        { done: 0, total: 9 },
+        { done: 4, total: 9 },
+        { done: 8, total: 9 },
+        { done: 10, total: 10 },
+      ],
+      expected: 8,
+    },
+  ];
+  for (const { pauseAfter, progress: want, expected } of cases)
+    t.test(
+      `force: a rebuild beside a live projector (pause after event ${pauseAfter}): both fold each event once`,
+      async (t) => {
+        const dir = t.testdir();
+        const path = `${dir}/read.db`;
+        const store = new InMemoryEventStore();
+        t.teardown(() => store.close());
+        await september2020(store);
+        const runtime = await projector(t, store, path, 9);
+
+        let reads = 0;
+        let pause: (() => Promise<void>) | undefined = async () => {
+          await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
+          await eventually(() => runtime.position() === 10);
+        };
+        const gated: EventStore = {
+          appendToStream: (...args) => store.appendToStream(...args),
+          readStream: (...args) => store.readStream(...args),
+          subscribeToAll: (...args) => store.subscribeToAll(...args),
+          close: () => store.close(),
+          async *readAll(options) {
+            for await (const event of store.readAll(options)) {
+              yield event;
+              reads += 1;
+              if (reads === pauseAfter && pause !== undefined) {
+                const waiting = pause;
+                pause = undefined;
+                await waiting();
+              }
+            }
+          },
+        };
+        const readModels = ReadModels.open(path);
+        t.teardown(() => readModels.close());
+        const { logger, lines } = memoryLogger();
+        const progress: RebuildProgress[] = [];
+        const result = await rebuild({
+          store: gated,
+          readModels,
+          logger,
+          batchSize: 4,
+          force: true,
+          onProgress: (p) => progress.push(p),
+        });
+        t.same(progress, want);
+        t.same(result, { done: 10, total: 10 });
+        t.match(
+          lines().filter((line) => line.level === 40),
+          [{ msg: /checkpoint moved/, expected, stored: 10 }],
+        );
+        await runtime.stop();
+        t.equal(runtime.failures, 0);
+
+        const single = ReadModels.open(`${dir}/single.db`);
+        t.teardown(() => single.close());
+        await rebuild({ store, readModels: single, logger: memoryLogger().logger });
+        t.same(dumpTables(path), dumpTables(`${dir}/single.db`), 'the read models of one fold');
+      },
+    );
 });

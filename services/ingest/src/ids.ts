@@ -14,9 +14,10 @@ export interface IdSeed {
 }
 
 /**
- * A UUIDv7 derived from an idempotent request: `msecs = createdAt`, random bits from SHA-256 of the seed. A
- * retry after a crash between the append and the stored response derives the same ids, so the store sees
- * the events it already holds and returns the original result instead of appending twice.
+ * A UUIDv7 derived from an idempotent request: the 48-bit `unix_ts_ms` is `createdAt`, and all 74 other bits
+ * (`rand_a` and `rand_b`) come from SHA-256 of the seed and the purpose, with the version and variant bits set
+ * on the digest. A retry after a crash between the append and the stored response derives the same ids, so the
+ * store sees the events it already holds and returns the original result instead of appending twice.
  *
  * @example
  * ```ts
@@ -24,10 +25,15 @@ export interface IdSeed {
  * ```
  */
 export function derivedId(seed: IdSeed, purpose: IdPurpose): string {
-  const digest = createHash('sha256')
+  const bytes = createHash('sha256')
     .update(JSON.stringify([purpose, seed.keyId, seed.route, seed.idempotencyKey, seed.createdAt]))
-    .digest();
-  return uuidv7({ msecs: seed.createdAt, random: new Uint8Array(digest.subarray(0, 16)), seq: 0 });
+    .digest()
+    .subarray(0, 16);
+  bytes.writeUIntBE(seed.createdAt, 0, 6);
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10xx (RFC 9562)
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** A fresh UUIDv7 for a request without an idempotency key. */

@@ -137,6 +137,45 @@ t.test('POST /v1/claims', async (t) => {
     t.equal(broken.statusCode, 400);
     t.match(broken.json(), { type: problemType('invalid-json') });
   });
+
+  t.test('400 for a key given twice in the body, naming it; nothing is appended', async (t) => {
+    const { app, keys, countAll } = await setup(t);
+    const json = JSON.stringify(claimBody({ summary: 'first' }));
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/claims',
+      headers: { authorization: `Bearer ${keys.writer.key}`, 'content-type': 'application/json' },
+      payload: `${json.slice(0, -1)},"summary":"second"}`,
+    });
+    t.equal(response.statusCode, 400);
+    t.match(response.json(), {
+      type: problemType('invalid-request'),
+      errors: [{ path: 'body.summary', message: 'duplicate key' }],
+    });
+    t.equal(await countAll(), 0);
+  });
+});
+
+t.test('unknown query parameters are 400 on every write route, not ignored', async (t) => {
+  const { post, countAll } = await setup(t);
+  const created = await post('/v1/claims', claimBody());
+  t.equal(created.statusCode, 201);
+  const { claimId } = created.json();
+  const writes: [string, unknown][] = [
+    ['/v1/claims?foo=bar', claimBody()],
+    [`/v1/claims/${claimId}/denials?foo=bar`, denialBody()],
+    [`/v1/claims/${claimId}/confirmations?foo=bar`, confirmationBody()],
+    [`/v1/claims/${claimId}/retractions?foo=bar`, retractionBody()],
+  ];
+  for (const [url, body] of writes) {
+    const response = await post(url, body);
+    t.equal(response.statusCode, 400, url);
+    t.match(response.json(), {
+      type: problemType('invalid-request'),
+      errors: [{ path: 'querystring.foo', message: 'unknown field' }],
+    });
+  }
+  t.equal(await countAll(), 1, 'nothing appended but the first claim');
 });
 
 t.test('denials, confirmations and retractions', async (t) => {

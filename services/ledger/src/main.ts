@@ -17,7 +17,14 @@ try {
   throw error;
 }
 const logger = createLogger(config, 'ledger');
-const ledger = await startLedger(config, logger);
+let ledger: Awaited<ReturnType<typeof startLedger>>;
+try {
+  ledger = await startLedger(config, logger);
+} catch (error) {
+  // Configuration refused, or the port taken: one clear line, exit 1, no stack trace for an operator's mistake.
+  process.stderr.write(`cannot start the ledger: ${(error as Error).message}\n`);
+  process.exit(1);
+}
 if (ledger.generatedAdminKey !== undefined) {
   process.stdout.write(
     `\nGenerated the bootstrap admin key (shown once; kept in ${config.dataDir}/admin.key, mode 0600):\n\n  ${ledger.generatedAdminKey}\n\n`,

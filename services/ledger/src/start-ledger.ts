@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LedgerConfig } from '@ledger/config';
+import { ConfigError, type LedgerConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, StateStore } from '@ledger/http';
 import { ingestRoutes } from '@ledger/ingest';
@@ -29,6 +29,12 @@ export interface RunningLedger {
  * console.log(`listening on ${ledger.url}`);
  */
 export async function startLedger(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
+  if (config.store !== 'sqlite') {
+    // Refuse rather than quietly write to the embedded store when the operator asked for another one.
+    throw new ConfigError([
+      { variable: 'LEDGER_STORE', message: `'${config.store}' is not available in this build; use 'sqlite'` },
+    ]);
+  }
   mkdirSync(config.dataDir, { recursive: true });
   const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
   const state = StateStore.open(join(config.dataDir, 'state.db'));
@@ -51,21 +57,29 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   await app.register(ingestRoutes, { store, state, config });
   await app.register(queryRoutes, { queries, config });
 
-  const url = await app.listen({ port: config.port, host: config.host });
+  const closeAll = async () => {
+    await app.close();
+    await projector.close();
+    queries.close();
+    readModels.close();
+    state.close();
+    await store.close();
+  };
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // A port in use, or a host that does not exist here: release the stores before reporting it.
+    await closeAll();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     app,
     url,
     generatedAdminKey,
     close() {
-      closing ??= (async () => {
-        await app.close();
-        await projector.close();
-        queries.close();
-        readModels.close();
-        state.close();
-        await store.close();
-      })();
+      closing ??= closeAll();
       return closing;
     },
   };

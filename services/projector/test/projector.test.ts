@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { LedgerQueries, ReadModels } from '@ledger/projections';
+import { LedgerQueries, ReadModels, rebuild } from '@ledger/projections';
 import { runProjector, startProjector } from '@ledger/projector';
 import { pino } from 'pino';
 import t from 'tap';
@@ -80,6 +80,25 @@ t.test('runProjector: the process alone, on a data dir, with /health and /ready'
   await running.close();
   await running.close();
   t.match(logs.join(''), /"service":"projector"/);
+});
+
+t.test('a running projector makes `rebuild` of its data dir refuse until it stops', async (t) => {
+  const dir = t.testdir();
+  const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
+  await store.appendToStream(`claim-${claimMade(1).data.claimId}`, [claimMade(1)]);
+  const running = await runProjector({ LEDGER_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent' });
+  t.teardown(async () => {
+    await running.close();
+    await store.close();
+  });
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  t.teardown(() => readModels.close());
+  await t.rejects(rebuild({ store, readModels, logger: silent }), {
+    code: 'projector-running',
+    message: /stop the ledger or projector/,
+  });
+  await running.close();
+  t.same(await rebuild({ store, readModels, logger: silent }), { done: 1, total: 1 }, 'once it stopped');
 });
 
 t.test('runProjector refuses a bad environment', async (t) => {

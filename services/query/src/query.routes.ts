@@ -55,6 +55,8 @@ function paged<T>(read: () => T): T {
  */
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastify, { queries, config }) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  // A shutting-down server answers pending minPosition waits with 503 at once instead of holding the drain.
+  fastify.addHook('preClose', async () => queries.interruptWaits());
 
   async function caughtUp(minPosition: number | undefined): Promise<void> {
     if (minPosition === undefined) return;

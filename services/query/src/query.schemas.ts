@@ -24,7 +24,9 @@ export const Cutoffs = z
   })
   .strict();
 
-export const ClaimParams = z.object({ claimId: z.uuid() }).strict();
+// Ingest stores claim ids in lower case; a client may send them in either case (UUIDs are case-insensitive).
+const ClaimIdParam = z.uuid().toLowerCase();
+export const ClaimParams = z.object({ claimId: ClaimIdParam }).strict();
 export const ActorParams = z.object({ actorId: ActorId }).strict();
 
 export const ClaimsQuery = z
@@ -59,7 +61,7 @@ export const AuditQuery = z
   .object({
     party: PartyId.optional(),
     actor: ActorId.optional(),
-    claim: z.uuid().optional(),
+    claim: ClaimIdParam.optional(),
     type: EventTypes.optional(),
     recordedFrom: DateTime.optional(),
     recordedTo: DateTime.optional(),

@@ -1,0 +1,139 @@
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHttpApp, MAX_PARAM_LENGTH } from '@ledger/http';
+import t from 'tap';
+import { z } from 'zod';
+import { memoryLogger } from './fixtures/helpers.js';
+
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+function get(agent: Agent, port: number, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Rejects after `ms`: `close()` hanging until the 72 s keep-alive timeout must fail the test, not stall it. */
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+t.test('close() drains keep-alive connections as soon as their requests finish', async (t) => {
+  const app = createHttpApp({ logger: memoryLogger('silent').logger });
+  let started!: () => void;
+  const slowStarted = new Promise<void>((resolve) => (started = resolve));
+  const events: string[] = [];
+  app.get('/fast', async () => ({ fast: true }));
+  app.get('/slow', async () => {
+    started();
+    await sleep(300);
+    events.push('handled');
+    return { slow: true };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  t.teardown(() => agent.destroy());
+
+  // An idle keep-alive connection, and a second one with a request in flight when close() starts.
+  const idle = await get(agent, port, '/fast');
+  t.equal(idle.headers.connection, 'keep-alive', 'connections are kept alive while serving');
+  const slow = get(agent, port, '/slow');
+  await slowStarted;
+  const closed = app.close().then(() => events.push('closed'));
+  const answer = await slow;
+  t.equal(answer.status, 200);
+  t.same(JSON.parse(answer.body), { slow: true }, 'the in-flight request got its full answer');
+  t.equal(answer.headers.connection, 'close', 'answered with Connection: close while draining');
+  await within(10_000, closed, 'close()');
+  t.same(events, ['handled', 'closed'], 'close() waited for the in-flight request, and no longer');
+});
+
+t.test('path parameters up to 1024 characters are accepted', async (t) => {
+  const app = createHttpApp({ logger: memoryLogger('silent').logger });
+  t.teardown(() => app.close());
+  app.get(
+    '/v1/actors/:actorId',
+    { schema: { params: z.object({ actorId: z.string() }) } },
+    async (request) => ({
+      length: request.params.actorId.length,
+    }),
+  );
+  const long = 'a'.repeat(250);
+  const answer = await app.inject({ method: 'GET', url: `/v1/actors/${long}` });
+  t.equal(answer.statusCode, 200);
+  t.same(answer.json(), { length: 250 });
+  const longest = await app.inject({ method: 'GET', url: `/v1/actors/${'b'.repeat(MAX_PARAM_LENGTH)}` });
+  t.equal(longest.statusCode, 200);
+  const tooLong = await app.inject({ method: 'GET', url: `/v1/actors/${'c'.repeat(MAX_PARAM_LENGTH + 1)}` });
+  t.equal(tooLong.statusCode, 414, 'beyond the limit fastify still refuses');
+});
+
+t.test('JSON bodies with a key given twice are 400 naming every duplicated path', async (t) => {
+  const app = createHttpApp({ logger: memoryLogger('silent').logger });
+  t.teardown(() => app.close());
+  app.post('/things', async (request) => ({ body: request.body }));
+  const post = (payload: string) =>
+    app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': 'application/json' } });
+
+  const duplicated = await post('{"summary":"a","summary":"b"}');
+  t.equal(duplicated.statusCode, 400);
+  t.equal(duplicated.headers['content-type'], 'application/problem+json; charset=utf-8');
+  t.match(duplicated.json(), {
+    type: 'https://attribution-ledger.dev/problems/invalid-request',
+    status: 400,
+    detail: 'invalid request: duplicate keys body.summary',
+    errors: [{ path: 'body.summary', message: 'duplicate key' }],
+  });
+
+  const nested = await post(
+    '{"claimant":{"id":"a","kind":"vendor","kind":"government"},"targets":[{"x":1},{"x":1,"x":2}],' +
+      '"summ\\u0061ry":"a","summary":"b"}',
+  );
+  t.same(
+    nested.json().errors.map((e: { path: string }) => e.path),
+    ['body.claimant.kind', 'body.targets.1.x', 'body.summary'],
+    'nested, in arrays, and escaped spellings of the same key',
+  );
+
+  const fine = await post('{"a":{"b":1},"b":{"a":[1,{"a":"a,\\"a\\":"}]},"c":"{\\"c\\":1}","d":[[],{}]}');
+  t.equal(fine.statusCode, 200, 'the same key in different objects, or inside strings, is fine');
+  t.same(fine.json(), { body: { a: { b: 1 }, b: { a: [1, { a: 'a,"a":' }] }, c: '{"c":1}', d: [[], {}] } });
+
+  const proto = await post('{"__proto__":{"admin":true}}');
+  t.match(proto.json(), { status: 400, type: /invalid-json$/ }, 'prototype poisoning is still refused');
+  const ctor = await post('{"constructor":{"prototype":{"admin":true}}}');
+  t.match(ctor.json(), { status: 400, type: /invalid-json$/ });
+  const broken = await post('{"summary":');
+  t.match(
+    broken.json(),
+    { status: 400, type: /invalid-json$/ },
+    'broken JSON is invalid-json, not a duplicate',
+  );
+
+  const paths = async (payload: string) =>
+    ((await post(payload)).json().errors ?? []).map((e: { path: string }) => e.path);
+  t.same(await paths('{"a":1,"a":2,"a":3}'), ['body.a'], 'each path once');
+  t.same(await paths('[{"a":1},{"a":1}]'), []);
+  t.same(await paths('[{"a":1},{"a":1,"a":1}]'), ['body.1.a']);
+  t.same(await paths('"a"'), []);
+  t.same(await paths(String.raw`{"a\\":1,"a\\":{"\"":1,"b":"\\\"}"},"a\\\\":2}`), ['body.a\\']);
+  t.same(await paths(' { "a" : { "a" : 1 } , "b" : [ "a" , "a" ] } '), []);
+});
