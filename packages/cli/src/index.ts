@@ -2,3 +2,4 @@ export { type DemoResult, runDemo } from './demo.command.js';
 export { isLedgerUp, LedgerApiError, LedgerClient, type WriteResult } from './ledger-client.js';
 export { type RebuildProgress, runRebuild } from './rebuild.command.js';
 export { expectedStatuses } from './september-2020.scenario.js';
+export { formatEvent, runSubscribe, type SubscribeOptions } from './subscribe.command.js';

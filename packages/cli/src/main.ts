@@ -4,6 +4,7 @@
  *
  *   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print it
  *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
+ *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { SingleBar } from 'cli-progress';
 import { runDemo } from './demo.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
+import { runSubscribe } from './subscribe.command.js';
 
 const USAGE = `usage:
   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
@@ -25,6 +27,12 @@ const USAGE = `usage:
                                         rebuild the read models from zero with a progress bar; refuses while
                                         a ledger or projector runs on DIR (stop it first, or --force);
                                         DIR defaults to LEDGER_DATA_DIR or ./data
+  ledger subscribe <claims|denials|confirmations|retractions|all> [--actor A] [--state S] [--from N]
+                   [--url URL] [--key KEY]
+                                        follow a topic over Server-Sent Events, one line per event
+                                        (position type actor party: text), from the start or after
+                                        position N; reconnects with Last-Event-ID; Ctrl-C stops it.
+                                        URL defaults to http://HOST:PORT, KEY as for demo
 `;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -105,8 +113,53 @@ async function rebuildCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function subscribe(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      actor: { type: 'string' },
+      state: { type: 'string' },
+      from: { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
+    },
+  });
+  const [topic] = positionals;
+  const from = values.from === undefined ? undefined : Number(values.from);
+  if (topic === undefined || positionals.length > 1 || (from !== undefined && !Number.isSafeInteger(from))) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const key = values.key ?? adminKeyFor(config.dataDir);
+  if (key === undefined) {
+    process.stderr.write('no API key: pass --key, or set LEDGER_API_KEY or LEDGER_ADMIN_KEY\n');
+    return 2;
+  }
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  await runSubscribe({
+    url: values.url ?? `http://${config.host}:${config.port}`,
+    key,
+    topic,
+    actor: values.actor,
+    state: values.state,
+    from,
+    print: (line) => process.stdout.write(`${line}\n`),
+    warn: (line) => process.stderr.write(`ledger subscribe: ${line}\n`),
+    signal: stop.signal,
+  });
+  return 0;
+}
+
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { demo, rebuild: rebuildCommand };
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  demo,
+  rebuild: rebuildCommand,
+  subscribe,
+};
 const run = command === undefined ? undefined : commands[command];
 if (run === undefined) {
   process.stderr.write(USAGE);

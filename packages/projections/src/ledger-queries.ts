@@ -63,6 +63,15 @@ export interface AuditFilters {
   readonly cursor?: string | undefined;
 }
 
+/** Which claim events a subscription follows (every one given must match). */
+export interface EventFilter {
+  /** Event types (`ClaimMade`, `ClaimDenied`, …); all types when absent. */
+  readonly types?: readonly string[] | undefined;
+  readonly actor?: string | undefined;
+  /** The claim's attributed state. */
+  readonly state?: string | undefined;
+}
+
 /** One entry of `GET /v1/actors`. */
 export interface ActorListItem {
   readonly actorId: string;
@@ -130,6 +139,22 @@ function checkLimit(limit: number): number {
 }
 
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+function auditEvent(row: AuditRow): AuditEvent {
+  return {
+    position: row.position,
+    eventId: row.event_id,
+    type: row.type,
+    streamId: row.stream_id,
+    claimId: row.claim_id,
+    actorId: row.actor_id,
+    party: JSON.parse(row.party) as Party,
+    statedAt: row.stated_at,
+    recordedAt: row.recorded_at,
+    principal: row.principal,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
 
 /** A pending `waitForPosition`. */
 interface Waiter {
@@ -409,21 +434,46 @@ export class LedgerQueries {
     const rows = this.#statement(sql).all(...params, limit + 1) as AuditRow[];
     const page = rows.slice(0, limit);
     return {
-      events: page.map((row) => ({
-        position: row.position,
-        eventId: row.event_id,
-        type: row.type,
-        streamId: row.stream_id,
-        claimId: row.claim_id,
-        actorId: row.actor_id,
-        party: JSON.parse(row.party) as Party,
-        statedAt: row.stated_at,
-        recordedAt: row.recorded_at,
-        principal: row.principal,
-        data: JSON.parse(row.data) as Record<string, unknown>,
-      })),
+      events: page.map(auditEvent),
       next: rows.length > limit ? encodeCursor('audit', page.at(-1)!.position) : null,
     };
+  }
+
+  /**
+   * Up to `limit` claim events with a position strictly after `position`, in position order, shaped as
+   * `audit()` events and filtered by type, actor and the claim's state: the pages of a subscription
+   * (`GET /v1/subscriptions/:topic`), which resumes from the last position it delivered. An actor filter walks
+   * the `(actor_id, position)` index, else a type filter the `(type, position)` one, else the primary key;
+   * the state is checked on those rows.
+   *
+   * @example
+   * ```ts
+   * const page = queries.eventsAfter(lastSeen, { types: ['ClaimDenied'], actor: 'zirconium' }, 500);
+   * ```
+   */
+  eventsAfter(position: number, filter: EventFilter, limit: number): AuditEvent[] {
+    checkLimit(limit);
+    if (!Number.isSafeInteger(position) || position < 0)
+      throw new RangeError(`position must be a non-negative integer, not ${position}`);
+    const where = ['position > ?'];
+    const params: (string | number)[] = [position];
+    // One index drives the walk (the actor's is the most selective); a unary `+` keeps SQLite off the others.
+    const indexed = (column: string) => (where.length === 1 ? column : `+${column}`);
+    if (filter.actor !== undefined) {
+      where.push(`${indexed('actor_id')} = ?`);
+      params.push(filter.actor);
+    }
+    if (filter.types !== undefined) {
+      where.push(`${indexed('type')} IN (SELECT value FROM json_each(?))`);
+      params.push(JSON.stringify(filter.types));
+    }
+    if (filter.state !== undefined) {
+      where.push('+state = ?');
+      params.push(filter.state);
+    }
+    const sql = `SELECT position, event_id, type, stream_id, claim_id, actor_id, party, stated_at, recorded_at,
+        principal, data FROM claim_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`;
+    return (this.#statement(sql).all(...params, limit) as AuditRow[]).map(auditEvent);
   }
 
   /** Ends pending waits (they resolve `false`) and closes the connection. Idempotent. */

@@ -284,6 +284,68 @@ t.test('audit filters and pages', async (t) => {
   );
 });
 
+t.test('eventsAfter: the events strictly after a position, filtered, in position order', async (t) => {
+  const { queries } = await setup(t);
+  const everything = queries.audit({ limit: 500 }).events;
+  t.same(queries.eventsAfter(0, {}, 500), everything, 'audit-shaped, every event after 0');
+  const after = everything[4]!.position;
+  t.same(
+    queries.eventsAfter(after, {}, 3),
+    everything.filter((e) => e.position > after).slice(0, 3),
+    'strictly after, at most limit',
+  );
+  t.same(queries.eventsAfter(everything.at(-1)!.position, {}, 10), [], 'nothing after the last');
+
+  type Made = { attribution: { state: string } };
+  const expectedState = new Map(
+    everything
+      .filter((e) => e.type === 'ClaimMade')
+      .map((e) => [e.claimId, (e.data as Made).attribution.state]),
+  );
+  const cases: [
+    string,
+    Parameters<LedgerQueries['eventsAfter']>[1],
+    (e: (typeof everything)[number]) => boolean,
+  ][] = [
+    ['by types', { types: ['ClaimDenied'] }, (e) => e.type === 'ClaimDenied'],
+    ['by actor', { actor: 'strontium' }, (e) => e.actorId === 'strontium'],
+    ['by state', { state: 'KP' }, (e) => expectedState.get(e.claimId) === 'KP'],
+    [
+      'by actor, types and state',
+      { actor: 'zirconium', types: ['ClaimMade', 'ClaimConfirmed'], state: 'CN' },
+      (e) =>
+        e.actorId === 'zirconium' &&
+        ['ClaimMade', 'ClaimConfirmed'].includes(e.type) &&
+        expectedState.get(e.claimId) === 'CN',
+    ],
+    [
+      'by types and state',
+      { types: ['ClaimRetracted'], state: 'IR' },
+      (e) => e.type === 'ClaimRetracted' && expectedState.get(e.claimId) === 'IR',
+    ],
+    ['nothing matches', { actor: 'nobody' }, () => false],
+  ];
+  for (const [name, filter, keep] of cases) {
+    const got: number[] = [];
+    // Page through with a small limit, resuming from the last position seen, as a subscription does.
+    for (
+      let cursor = 0, page = queries.eventsAfter(cursor, filter, 2);
+      ;
+      page = queries.eventsAfter(cursor, filter, 2)
+    ) {
+      got.push(...page.map((e) => e.position));
+      if (page.length < 2) break;
+      cursor = page.at(-1)!.position;
+    }
+    const want = everything.filter(keep).map((e) => e.position);
+    t.same(got, want, name);
+    if (name !== 'nothing matches') t.ok(want.length > 0, `${name}: the data set has such events`);
+  }
+  t.throws(() => queries.eventsAfter(0, {}, 0), RangeError, 'limit at least 1');
+  t.throws(() => queries.eventsAfter(-1, {}, 1), RangeError, 'position not negative');
+  t.throws(() => queries.eventsAfter(1.5, {}, 1), RangeError, 'position an integer');
+});
+
 t.test('cursors are opaque and checked', async (t) => {
   const { queries } = await setup(t);
   const { next } = queries.listClaims({ limit: 1 });

@@ -6,7 +6,7 @@ import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, StateStore } 
 import { ingestRoutes } from '@ledger/ingest';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
-import { queryRoutes } from '@ledger/query';
+import { queryRoutes, subscriptionsRoutes } from '@ledger/query';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -56,6 +56,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   await app.register(authPlugin, { keys: state.keys });
   await app.register(ingestRoutes, { store, state, config });
   await app.register(queryRoutes, { queries, config });
+  await app.register(subscriptionsRoutes, { queries });
 
   const closeAll = async () => {
     await app.close();

@@ -4,16 +4,19 @@ import type { LedgerQueries } from '@ledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { queryRoutes } from './query.routes.js';
+import { type SubscriptionsRoutesOptions, subscriptionsRoutes } from './subscriptions.routes.js';
 
 export interface QueryAppDeps {
   readonly queries: LedgerQueries;
   readonly state: StateStore;
   readonly config: LedgerConfig;
   readonly logger: Logger;
+  /** Heartbeat and slow-consumer limits of `GET /v1/subscriptions/:topic` (defaults otherwise). */
+  readonly subscriptions?: Omit<SubscriptionsRoutesOptions, 'queries'>;
 }
 
 /**
- * The query service on its own: the read routes with auth, OpenAPI at `/docs` and health checks. Ready once
+ * The query service on its own: the read routes and subscriptions with auth, OpenAPI at `/docs` and health checks. Ready once
  * the read models exist (the projector, in this process or another, keeps them current).
  *
  * @example
@@ -26,5 +29,6 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await app.register(healthRoutes, { ready: () => true });
   await app.register(authPlugin, { keys: deps.state.keys });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
+  await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries });
   return app;
 }

@@ -1,2 +1,10 @@
 export { buildQueryApp, type QueryAppDeps } from './build-query-app.js';
 export { type QueryRoutesOptions, queryRoutes } from './query.routes.js';
+export {
+  SubscriptionHeaders,
+  SubscriptionParams,
+  SubscriptionQuery,
+  type SubscriptionsRoutesOptions,
+  subscriptionsRoutes,
+  Topic,
+} from './subscriptions.routes.js';
