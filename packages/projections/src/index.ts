@@ -32,6 +32,7 @@ export {
   type AuditFilters,
   type ClaimFilters,
   type DisputeView,
+  type EventFilter,
   LedgerQueries,
   type LedgerQueriesOptions,
   type ProgressSource,

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ActorId, StateCode } from '@ledger/domain';
 import { PROBLEM_TYPE_BASE, ProblemDetails } from '@ledger/http';
-import type { AuditEvent, LedgerQueries } from '@ledger/projections';
+import type { AuditEvent, EventFilter, LedgerQueries } from '@ledger/projections';
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -148,11 +148,7 @@ export const subscriptionsRoutes: FastifyPluginAsync<SubscriptionsRoutesOptions>
     },
   );
 
-  async function follow(
-    stream: SseStream,
-    after: number,
-    filter: Parameters<LedgerQueries['eventsAfter']>[1],
-  ): Promise<void> {
+  async function follow(stream: SseStream, after: number, filter: EventFilter): Promise<void> {
     let cursor = after;
     await stream.write(`retry: 2000\n\n`);
     while (!stream.stopped) {
