@@ -132,6 +132,37 @@ interface AuditRow {
   data: string;
 }
 
+/**
+ * The WHERE clause of a list query. Only the first filter given through `indexed` may walk its column's index
+ * (a unary `+` keeps SQLite off the others): without statistics the planner would as soon walk every
+ * `disputed` claim to find one actor's. Later filters on that same column keep the index (both ends of a range).
+ */
+class Conditions {
+  readonly params: (string | number)[] = [];
+  readonly #clauses: string[] = [];
+  #indexedColumn: string | undefined;
+
+  /** Adds `clause` (with one `?`) when `value` is given. */
+  add(clause: string, value: string | number | undefined): this {
+    if (value !== undefined) {
+      this.#clauses.push(clause);
+      this.params.push(value);
+    }
+    return this;
+  }
+
+  /** Adds `<column> <condition>` when `value` is given, on the column's index if no other filter has it. */
+  indexed(column: string, condition: string, value: string | number | undefined): this {
+    if (value === undefined) return this;
+    this.#indexedColumn ??= column;
+    return this.add(`${this.#indexedColumn === column ? '' : '+'}${column} ${condition}`, value);
+  }
+
+  get sql(): string {
+    return this.#clauses.length > 0 ? `WHERE ${this.#clauses.join(' AND ')}` : '';
+  }
+}
+
 function checkLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1)
     throw new RangeError(`limit must be a positive integer, not ${limit}`);
@@ -305,27 +336,17 @@ export class LedgerQueries {
    */
   listClaims(filters: ClaimFilters): { claims: ClaimView[]; next: string | null } {
     const limit = checkLimit(filters.limit);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    const add = (clause: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    // Only the most selective filter given may use its index (a unary `+` keeps SQLite off the others):
-    // without statistics, the planner would as soon walk every `disputed` claim to find one actor's.
-    const indexed = (column: string) => (where.length === 0 ? column : `+${column}`);
-    add(`${indexed('actor_id')} = ?`, filters.actor);
-    add(`${indexed('claimant_id')} = ?`, filters.claimant);
-    add(`${indexed('state')} = ?`, filters.state);
-    add(`${indexed('status')} = ?`, filters.status);
-    add(
-      'position > ?',
-      filters.cursor === undefined ? undefined : decodeCursor('claims', filters.cursor, 'number'),
-    );
-    const sql = `SELECT position, view FROM claims ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY position LIMIT ?`;
-    const rows = this.#statement(sql).all(...params, limit + 1) as { position: number; view: string }[];
+    const where = new Conditions()
+      .indexed('actor_id', '= ?', filters.actor)
+      .indexed('claimant_id', '= ?', filters.claimant)
+      .indexed('state', '= ?', filters.state)
+      .indexed('status', '= ?', filters.status)
+      .add(
+        'position > ?',
+        filters.cursor === undefined ? undefined : decodeCursor('claims', filters.cursor, 'number'),
+      );
+    const sql = `SELECT position, view FROM claims ${where.sql} ORDER BY position LIMIT ?`;
+    const rows = this.#statement(sql).all(...where.params, limit + 1) as { position: number; view: string }[];
     const page = rows.slice(0, limit);
     return {
       claims: this.#withLatestParties(page.map((row) => JSON.parse(row.view) as ClaimView)),
@@ -339,26 +360,21 @@ export class LedgerQueries {
    */
   listActors(filters: ActorFilters): { actors: ActorListItem[]; next: string | null } {
     const limit = checkLimit(filters.limit);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    let from = 'actors a';
-    if (filters.state !== undefined) {
-      // Driven by the state's index: only actors attributed to it are read, already in id order.
-      from = 'actor_attributions x JOIN actors a ON a.actor_id = x.actor_id';
-      where.push('x.state = ?');
-      params.push(filters.state);
-    }
-    if (filters.status !== undefined) {
-      where.push('a.status = ?');
-      params.push(filters.status);
-    }
-    if (filters.cursor !== undefined) {
-      where.push('a.actor_id > ?');
-      params.push(decodeCursor('actors', filters.cursor, 'string'));
-    }
+    // With a state, the walk is driven by the state's index: only actors attributed to it, already in id order.
+    const from =
+      filters.state === undefined
+        ? 'actors a'
+        : 'actor_attributions x JOIN actors a ON a.actor_id = x.actor_id';
+    const where = new Conditions()
+      .add('x.state = ?', filters.state)
+      .add('a.status = ?', filters.status)
+      .add(
+        'a.actor_id > ?',
+        filters.cursor === undefined ? undefined : decodeCursor('actors', filters.cursor, 'string'),
+      );
     const sql = `SELECT a.actor_id, a.name, a.aliases, a.status, a.attributions, a.last_stated_at FROM ${from}
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.actor_id LIMIT ?`;
-    const rows = this.#statement(sql).all(...params, limit + 1) as ActorRow[];
+      ${where.sql} ORDER BY a.actor_id LIMIT ?`;
+    const rows = this.#statement(sql).all(...where.params, limit + 1) as ActorRow[];
     const page = rows.slice(0, limit);
     return {
       actors: page.map((row) => ({
@@ -404,34 +420,21 @@ export class LedgerQueries {
    */
   audit(filters: AuditFilters): { events: AuditEvent[]; next: string | null } {
     const limit = checkLimit(filters.limit);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    const add = (clause: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    // As in listClaims: the most selective filter given uses its index, the others are checked on its rows.
-    const indexed = (column: string) => (where.length === 0 ? column : `+${column}`);
-    add(`${indexed('claim_id')} = ?`, filters.claim);
-    add(`${indexed('actor_id')} = ?`, filters.actor);
-    add(`${indexed('party_id')} = ?`, filters.party);
-    add(
-      `${indexed('type')} IN (SELECT value FROM json_each(?))`,
-      filters.types && JSON.stringify(filters.types),
-    );
     // recordedAt carries milliseconds (the ingest clock), so rounding a finer bound up is exact for both.
-    const recorded = indexed('recorded_at_ms');
-    add(`${recorded} >= ?`, filters.recordedFrom && instantMs(filters.recordedFrom, 'ceil'));
-    add(`${recorded} < ?`, filters.recordedTo && instantMs(filters.recordedTo, 'ceil'));
-    add(
-      'position > ?',
-      filters.cursor === undefined ? undefined : decodeCursor('audit', filters.cursor, 'number'),
-    );
+    const where = new Conditions()
+      .indexed('claim_id', '= ?', filters.claim)
+      .indexed('actor_id', '= ?', filters.actor)
+      .indexed('party_id', '= ?', filters.party)
+      .indexed('type', 'IN (SELECT value FROM json_each(?))', filters.types && JSON.stringify(filters.types))
+      .indexed('recorded_at_ms', '>= ?', filters.recordedFrom && instantMs(filters.recordedFrom, 'ceil'))
+      .indexed('recorded_at_ms', '< ?', filters.recordedTo && instantMs(filters.recordedTo, 'ceil'))
+      .add(
+        'position > ?',
+        filters.cursor === undefined ? undefined : decodeCursor('audit', filters.cursor, 'number'),
+      );
     const sql = `SELECT position, event_id, type, stream_id, claim_id, actor_id, party, stated_at, recorded_at,
-        principal, data FROM claim_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY position LIMIT ?`;
-    const rows = this.#statement(sql).all(...params, limit + 1) as AuditRow[];
+        principal, data FROM claim_events ${where.sql} ORDER BY position LIMIT ?`;
+    const rows = this.#statement(sql).all(...where.params, limit + 1) as AuditRow[];
     const page = rows.slice(0, limit);
     return {
       events: page.map(auditEvent),
@@ -455,25 +458,15 @@ export class LedgerQueries {
     checkLimit(limit);
     if (!Number.isSafeInteger(position) || position < 0)
       throw new RangeError(`position must be a non-negative integer, not ${position}`);
-    const where = ['position > ?'];
-    const params: (string | number)[] = [position];
-    // One index drives the walk (the actor's is the most selective); a unary `+` keeps SQLite off the others.
-    const indexed = (column: string) => (where.length === 1 ? column : `+${column}`);
-    if (filter.actor !== undefined) {
-      where.push(`${indexed('actor_id')} = ?`);
-      params.push(filter.actor);
-    }
-    if (filter.types !== undefined) {
-      where.push(`${indexed('type')} IN (SELECT value FROM json_each(?))`);
-      params.push(JSON.stringify(filter.types));
-    }
-    if (filter.state !== undefined) {
-      where.push('+state = ?');
-      params.push(filter.state);
-    }
+    // The primary key bounds the walk; the actor's index is the most selective, then the type's.
+    const where = new Conditions()
+      .add('position > ?', position)
+      .indexed('actor_id', '= ?', filter.actor)
+      .indexed('type', 'IN (SELECT value FROM json_each(?))', filter.types && JSON.stringify(filter.types))
+      .add('+state = ?', filter.state);
     const sql = `SELECT position, event_id, type, stream_id, claim_id, actor_id, party, stated_at, recorded_at,
-        principal, data FROM claim_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`;
-    return (this.#statement(sql).all(...params, limit) as AuditRow[]).map(auditEvent);
+        principal, data FROM claim_events ${where.sql} ORDER BY position LIMIT ?`;
+    return (this.#statement(sql).all(...where.params, limit) as AuditRow[]).map(auditEvent);
   }
 
   /** Ends pending waits (they resolve `false`) and closes the connection. Idempotent. */
