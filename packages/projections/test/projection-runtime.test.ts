@@ -16,6 +16,7 @@ import {
   retract,
   run,
   september2020,
+  twentyClaimsOverFourActors,
 } from './fixtures/ledger.fixtures.js';
 
 const adapters: Record<string, (dir: string) => Promise<EventStore>> = {
@@ -355,18 +356,7 @@ t.test('a read.db from a newer build is refused, not touched', async (t) => {
 
 t.test('when someone else moves the checkpoint', async (t) => {
   /** 20 claims over four actors, 4 of them retracted: 24 events. */
-  const moreHistory = async (store: EventStore) => {
-    for (let i = 0; i < 20; i += 1) {
-      const claimId = `0174776e-8a00-7000-8000-0000000003${i.toString().padStart(2, '0')}`;
-      await run(
-        store,
-        make(claimId, claimInput({ actor: { name: `Actor ${i % 4}` }, statedAt: '2021-01-01T00:00:00Z' })),
-        '2021-01-01T00:00:01.000Z',
-      );
-      if (i % 5 === 0)
-        await run(store, retract(claimId, { statedAt: '2021-02-01T00:00:00Z' }), '2021-02-01T00:00:01.000Z');
-    }
-  };
+  const moreHistory = (store: EventStore) => twentyClaimsOverFourActors(store, '03');
   const singleFold = async (store: EventStore, path: string, position: number) => {
     const readModels = ReadModels.open(path);
     const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });

@@ -20,6 +20,7 @@ import {
   retract,
   run,
   september2020,
+  twentyClaimsOverFourActors,
 } from './fixtures/ledger.fixtures.js';
 
 t.test('a rebuild from zero produces the read models the live runtime built, table by table', async (t) => {
@@ -37,16 +38,7 @@ t.test('a rebuild from zero produces the read models the live runtime built, tab
     batchSize: 2,
   });
   runtime.start();
-  for (let i = 0; i < 20; i += 1) {
-    const claimId = `0174776e-8a00-7000-8000-0000000001${i.toString().padStart(2, '0')}`;
-    await run(
-      store,
-      make(claimId, claimInput({ actor: { name: `Actor ${i % 4}` }, statedAt: '2021-01-01T00:00:00Z' })),
-      '2021-01-01T00:00:01.000Z',
-    );
-    if (i % 5 === 0)
-      await run(store, retract(claimId, { statedAt: '2021-02-01T00:00:00Z' }), '2021-02-01T00:00:01.000Z');
-  }
+  await twentyClaimsOverFourActors(store, '01');
   await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
   await eventually(() => runtime.position() === 34);
   await runtime.stop();
