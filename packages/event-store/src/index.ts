@@ -33,3 +33,4 @@ export type {
   Subscription,
 } from './event-store.port.js';
 export { InMemoryEventStore } from './in-memory-event-store.js';
+export { readyBatches } from './ready-batches.js';

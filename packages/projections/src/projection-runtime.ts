@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
+import {
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+  readyBatches,
+  type Subscription,
+} from '@ledger/event-store';
 import type { Logger } from 'pino';
 import { actorsProjection } from './actors.projection.js';
 import { claimEventsProjection } from './claim-events.projection.js';
@@ -67,7 +73,6 @@ export const LEASE_HEARTBEAT_MS = 5000;
  */
 export const LEASE_TIMEOUT_MS = 15_000;
 
-const TICK = Symbol('tick');
 const MAX_RETRY_DELAY_MS = 30_000;
 
 const UPSERT_LEASE = `INSERT INTO projector_leases (holder, pid, heartbeat_ms) VALUES (?, ?, ?)
@@ -346,35 +351,12 @@ export class ProjectionRuntime {
     const subscription = this.#store.subscribeToAll({ fromPosition });
     this.#subscription = subscription;
     this.#log.info({ from: checkpoint?.position ?? 0 }, 'projection subscribed');
-    const events = subscription[Symbol.asyncIterator]();
     try {
-      // A `next()` that was not ready when a batch closed: the next batch starts with it.
-      let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
-      for (;;) {
-        const first = await (pending ?? events.next());
-        pending = undefined;
-        if (first.done === true || this.#stopping) return 'ended';
-        const batch = [first.value];
-        // Events that are already there arrive in microtasks; the tick fires once the subscription has to
-        // wait for new commits, and closes the batch with what it has.
-        const tick = new Promise<typeof TICK>((resolve) => setImmediate(resolve, TICK));
-        let ended = false;
-        while (batch.length < this.#batchSize) {
-          const next = events.next();
-          const result = await Promise.race([next, tick]);
-          if (result === TICK) {
-            pending = next;
-            break;
-          }
-          if (result.done === true) {
-            ended = true;
-            break;
-          }
-          batch.push(result.value);
-        }
+      for await (const batch of readyBatches(subscription, this.#batchSize)) {
+        if (this.#stopping) return 'ended';
         if (!this.#applyBatch(batch, this.#position)) return 'moved';
-        if (ended) return 'ended';
       }
+      return 'ended';
     } finally {
       this.#subscription = undefined;
       await subscription.unsubscribe();
