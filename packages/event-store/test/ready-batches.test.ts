@@ -35,7 +35,10 @@ t.test('the event pending when a batch closed opens the next batch', async (t) =
   }
   const batches: number[][] = [];
   for await (const batch of readyBatches(trickle(), 10)) batches.push(batch);
-  t.same(batches, [[1, 2], [3, 4]]);
+  t.same(batches, [
+    [1, 2],
+    [3, 4],
+  ]);
 });
 
 t.test('an empty source yields nothing; a size below 1 means batches of one', async (t) => {
