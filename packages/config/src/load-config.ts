@@ -19,7 +19,22 @@ export interface LedgerConfig {
   readonly store: 'sqlite' | 'eventstoredb';
   readonly eventStoreDbUrl?: string | undefined;
   readonly kafkaBrokers: readonly string[];
+  /** The relay's Kafka settings; used only when `kafkaBrokers` is not empty. */
+  readonly kafka: KafkaSettings;
   readonly logLevel: LogLevel;
+}
+
+/** How the relay connects to Kafka and what it creates there (`KAFKA_*`). */
+export interface KafkaSettings {
+  readonly clientId: string;
+  /** Prepended to the four topic names of DESIGN §8 (e.g. `prod.` gives `prod.attribution.claims`). */
+  readonly topicPrefix: string;
+  /** Partitions of each topic the relay creates (existing topics are left as they are). */
+  readonly topicPartitions: number;
+  /** Replication factor of created topics; `undefined` leaves it to the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number | undefined;
+  /** `retention.ms` of created topics; `-1` keeps messages forever. */
+  readonly topicRetentionMs: number;
 }
 
 const integer = (min: number, max: number, message: string) =>
@@ -75,6 +90,28 @@ const Env = z
         'must be comma-separated host:port pairs',
       )
       .default([]),
+    KAFKA_CLIENT_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1 to 100 letters, digits, dots, underscores or dashes')
+      .default('attribution-ledger'),
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,100}$/, 'must be letters, digits, dots, underscores or dashes (Kafka topic characters)')
+      .default(''),
+    KAFKA_TOPIC_PARTITIONS: integer(1, 10_000, 'must be an integer from 1 to 10000').default(6),
+    KAFKA_REPLICATION_FACTOR: integer(1, 32, 'must be an integer from 1 to 32').optional(),
+    KAFKA_TOPIC_RETENTION: z
+      .string()
+      .transform((text, ctx) => {
+        if (text.trim() === 'forever') return -1;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms === 0) {
+          ctx.addIssue({ code: 'custom', message: "must be a positive duration such as 30d or 12h, or 'forever'" });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .default(30 * 86_400_000),
     LOG_LEVEL: LogLevel.default('info'),
   })
   .superRefine((env, ctx) => {
@@ -124,6 +161,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     store: e.LEDGER_STORE,
     eventStoreDbUrl: e.EVENTSTOREDB_URL,
     kafkaBrokers: e.KAFKA_BROKERS,
+    kafka: {
+      clientId: e.KAFKA_CLIENT_ID,
+      topicPrefix: e.KAFKA_TOPIC_PREFIX,
+      topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      topicRetentionMs: e.KAFKA_TOPIC_RETENTION,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -13,6 +13,13 @@ t.test('with an empty environment every default applies', async (t) => {
     store: 'sqlite',
     eventStoreDbUrl: undefined,
     kafkaBrokers: [],
+    kafka: {
+      clientId: 'attribution-ledger',
+      topicPrefix: '',
+      topicPartitions: 6,
+      replicationFactor: undefined,
+      topicRetentionMs: 30 * 86_400_000,
+    },
     logLevel: 'info',
   });
 });
@@ -33,6 +40,11 @@ t.test('with every variable set', async (t) => {
     LEDGER_STORE: 'eventstoredb',
     EVENTSTOREDB_URL: 'esdb://localhost:2113?tls=false',
     KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092,,',
+    KAFKA_CLIENT_ID: 'ledger-prod',
+    KAFKA_TOPIC_PREFIX: 'prod.',
+    KAFKA_TOPIC_PARTITIONS: '12',
+    KAFKA_REPLICATION_FACTOR: '3',
+    KAFKA_TOPIC_RETENTION: '7d',
     LOG_LEVEL: 'debug',
     UNRELATED: 'ignored',
   });
@@ -47,6 +59,13 @@ t.test('with every variable set', async (t) => {
     store: 'eventstoredb',
     eventStoreDbUrl: 'esdb://localhost:2113?tls=false',
     kafkaBrokers: ['kafka-1:9092', 'kafka-2:9092'],
+    kafka: {
+      clientId: 'ledger-prod',
+      topicPrefix: 'prod.',
+      topicPartitions: 12,
+      replicationFactor: 3,
+      topicRetentionMs: 7 * 86_400_000,
+    },
     logLevel: 'debug',
   });
 });
@@ -69,6 +88,11 @@ t.test('when values are bad', async (t) => {
         LEDGER_RATE_LIMIT: '0',
         LEDGER_STORE: 'postgres',
         KAFKA_BROKERS: 'kafka-1',
+        KAFKA_CLIENT_ID: 'has space',
+        KAFKA_TOPIC_PREFIX: 'bad/prefix',
+        KAFKA_TOPIC_PARTITIONS: '0',
+        KAFKA_REPLICATION_FACTOR: '-1',
+        KAFKA_TOPIC_RETENTION: 'a while',
         LOG_LEVEL: 'loud',
       }),
     ) as ConfigError;
@@ -82,6 +106,11 @@ t.test('when values are bad', async (t) => {
       'LEDGER_RATE_LIMIT',
       'LEDGER_STORE',
       'KAFKA_BROKERS',
+      'KAFKA_CLIENT_ID',
+      'KAFKA_TOPIC_PREFIX',
+      'KAFKA_TOPIC_PARTITIONS',
+      'KAFKA_REPLICATION_FACTOR',
+      'KAFKA_TOPIC_RETENTION',
       'LOG_LEVEL',
     ]);
     for (const variable of error.variables) t.match(error.message, variable);
@@ -93,6 +122,11 @@ t.test('when values are bad', async (t) => {
       name: 'ConfigError',
       message: /PORT: must be an integer/,
     });
+  });
+
+  t.test("retention 'forever' is -1, Kafka's word for no time limit", async (t) => {
+    t.equal(loadConfig({ KAFKA_TOPIC_RETENTION: 'forever' }).kafka.topicRetentionMs, -1);
+    t.throws(() => loadConfig({ KAFKA_TOPIC_RETENTION: '0d' }), { message: /KAFKA_TOPIC_RETENTION/ });
   });
 
   t.test('a zero TTL', async (t) => {

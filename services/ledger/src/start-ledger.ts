@@ -7,6 +7,7 @@ import { ingestRoutes } from '@ledger/ingest';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
 import { queryRoutes, subscriptionsRoutes } from '@ledger/query';
+import { type RunningRelay, startRelay } from '@ledger/relay';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -16,13 +17,16 @@ export interface RunningLedger {
   readonly url: string;
   /** The bootstrap admin key when this start generated it (to be shown once), else undefined. */
   readonly generatedAdminKey: string | undefined;
-  /** Drains requests, stops the projector, closes the stores. */
+  /** The Kafka relay, running when `KAFKA_BROKERS` is set. */
+  readonly relay: RunningRelay | undefined;
+  /** Drains requests, stops the projector and the relay, closes the stores. */
   close(): Promise<void>;
 }
 
 /**
  * The whole ledger in one process on the embedded store: ingest and query routes on one port, the projector
- * folding the store into the read models beside them. Every piece is the same one that runs alone.
+ * folding the store into the read models beside them, and the Kafka relay when `KAFKA_BROKERS` is set. Every
+ * piece is the same one that runs alone.
  *
  * @example
  * const ledger = await startLedger(loadConfig(), logger);
@@ -49,6 +53,10 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     logger: logger.child({ component: 'projector' }),
   });
   const queries = LedgerQueries.open(join(config.dataDir, 'read.db'), { runtime: projector.runtime });
+  const relay =
+    config.kafkaBrokers.length === 0
+      ? undefined
+      : startRelay({ store, dataDir: config.dataDir, config, logger: logger.child({ component: 'relay' }) });
 
   const app = createHttpApp({ logger });
   await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
@@ -61,6 +69,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   const closeAll = async () => {
     await app.close();
     await projector.close();
+    await relay?.close();
     queries.close();
     readModels.close();
     state.close();
@@ -79,6 +88,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     app,
     url,
     generatedAdminKey,
+    relay,
     close() {
       closing ??= closeAll();
       return closing;

@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
+import { readyBatches } from '@ledger/event-store';
+import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { ActorKeys } from './actor-keys.js';
+import { isPublishedType, LEDGER_TOPICS, type LedgerKafkaRecord, toKafkaRecord } from './cloud-events.js';
+import { kafkaLogCreator } from './kafka-log.js';
+import type { RelayCheckpoints } from './relay-checkpoints.js';
+
+/** What the relay creates on the broker and how it reaches it. */
+export interface KafkaRelaySettings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topicPrefix: string;
+  readonly topicPartitions: number;
+  /** `undefined`: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number | undefined;
+  /** `retention.ms` of the topics it creates; `-1` is forever. */
+  readonly topicRetentionMs: number;
+}
+
+export interface KafkaRelayOptions {
+  readonly store: EventStore;
+  readonly checkpoints: RelayCheckpoints;
+  readonly kafka: KafkaRelaySettings;
+  readonly logger: Logger;
+  /** The checkpoint row's name; relays of one data dir that share it take turns through its lease. */
+  readonly name?: string;
+  /** Events read from the store per batch (default 500). */
+  readonly batchSize?: number;
+  /** Most bytes of record values per produce request (default 512 KiB); a larger single event goes alone. */
+  readonly maxRequestBytes?: number;
+  /** A lease not refreshed for this long may be taken over by another relay (default 15 s). */
+  readonly leaseMs?: number;
+  /** How often the lease is refreshed while idle, and a standby looks for a free lease (default 5 s). */
+  readonly heartbeatMs?: number;
+  /** First and longest wait between attempts while Kafka fails (defaults 250 ms and 30 s, with jitter). */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** `ce_source` (default `DEFAULT_CLOUDEVENT_SOURCE`). */
+  readonly source?: string;
+  /** kafkajs connection timeout per broker (default 3 s). */
+  readonly connectionTimeoutMs?: number;
+}
+
+/** Where the relay is, for `/ready` and for operators. */
+export type RelayState = 'starting' | 'standby' | 'publishing' | 'backing-off' | 'stopped';
+
+export interface RelayStatus {
+  readonly state: RelayState;
+  /** The last position Kafka acknowledged (0 before the first). */
+  readonly position: number;
+  /** Records this process got acknowledged. */
+  readonly published: number;
+  /** Consecutive failed attempts since the last acknowledged batch. */
+  readonly failures: number;
+  readonly lastError?: string | undefined;
+}
+
+/** Kafka's own ceiling on a topic's record batch is 1 MB by default; ledger events may be up to 1 MiB of JSON. */
+const TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_NAME = 'kafka';
+
+/**
+ * Publishes the ledger's claim events to Kafka (DESIGN §8), at least once and in order per actor:
+ *
+ * - subscribes to the event store from its own checkpoint (in `relay.db`), reads batches, maps each claim event
+ *   to a CloudEvents binary-mode record (`toKafkaRecord`) keyed by actor id, and sends them with the idempotent
+ *   producer (`acks: all`), one request at a time;
+ * - writes the checkpoint only after Kafka acknowledged the batch, so a crash between the two republishes that
+ *   batch (consumers see the same `ce_id` twice) and never skips one;
+ * - while Kafka fails it drops the producer, waits (exponential backoff with jitter) and resubscribes from the
+ *   checkpoint: the unacknowledged batch is sent again, whole, before anything after it, so per-key order holds;
+ * - creates the four topics when missing (partitions, replication and retention from its settings);
+ * - holds a lease in `relay.db`, so a second relay on the same data dir waits as a standby.
+ *
+ * Events of other types are skipped (the checkpoint still moves past them).
+ *
+ * @example
+ * ```ts
+ * const relay = new KafkaRelay({ store, checkpoints: RelayCheckpoints.open('data/relay.db'), kafka, logger });
+ * relay.start();
+ * await relay.stop();
+ * ```
+ */
+export class KafkaRelay {
+  readonly #store: EventStore;
+  readonly #checkpoints: RelayCheckpoints;
+  readonly #settings: KafkaRelaySettings;
+  readonly #log: Logger;
+  readonly #name: string;
+  readonly #holder = randomUUID();
+  readonly #batchSize: number;
+  readonly #maxRequestBytes: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly #source: string | undefined;
+  readonly #kafka: Kafka;
+  readonly #actors: ActorKeys;
+  readonly #listeners = new Set<(position: number) => void>();
+
+  #state: RelayState = 'stopped';
+  #position: Position | undefined;
+  #published = 0;
+  #failures = 0;
+  #lastError: string | undefined;
+  #topicsReady = false;
+  #producer: Producer | undefined;
+  #admin: Admin | undefined;
+  #subscription: Subscription | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #leaseLost = false;
+
+  constructor(options: KafkaRelayOptions) {
+    this.#store = options.store;
+    this.#checkpoints = options.checkpoints;
+    this.#settings = options.kafka;
+    this.#log = options.logger;
+    this.#name = options.name ?? DEFAULT_NAME;
+    this.#batchSize = Math.max(1, options.batchSize ?? 500);
+    this.#maxRequestBytes = Math.max(1, options.maxRequestBytes ?? 512 * 1024);
+    this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.#backoff = options.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    this.#source = options.source;
+    this.#actors = new ActorKeys(options.store);
+    this.#kafka = new Kafka({
+      clientId: options.kafka.clientId,
+      brokers: [...options.kafka.brokers],
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      // Failures past kafkajs's own short retries come back to the relay's loop, which backs off without limit.
+      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 5 },
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(options.logger.child({ component: 'kafkajs' })),
+    });
+    this.#position = this.#checkpoints.read(this.#name)?.position;
+  }
+
+  /** The relay's state, last acknowledged position and counters. */
+  status(): RelayStatus {
+    return {
+      state: this.#state,
+      position: this.position(),
+      published: this.#published,
+      failures: this.#failures,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** The last position Kafka acknowledged (0 before the first). */
+  position(): number {
+    return this.#position === undefined ? 0 : Number(this.#position.commit);
+  }
+
+  /** Calls `listener(position)` after every acknowledged batch; returns the function that removes it. */
+  onProgress(listener: (position: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts publishing in the background. A broker that is down is not an error: the relay waits for it. */
+  start(): void {
+    if (this.#loop !== undefined) return;
+    this.#stopping = false;
+    this.#state = 'starting';
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+    this.#heartbeat.unref();
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Stops after the request in flight (waiting for its acknowledgement up to `graceMs`, default 10 s; past
+   * that the producer is dropped and the batch will be sent again by the next relay), then gives up the lease.
+   * Idempotent.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    const loop = this.#loop;
+    if (loop === undefined) return;
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#subscription?.unsubscribe();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, graceMs, 'late');
+    });
+    if ((await Promise.race([loop, late])) === 'late') {
+      this.#log.warn({ graceMs }, 'kafka relay: request in flight not acknowledged in time; dropping it');
+      await Promise.all([this.#dropProducer(), this.#admin?.disconnect()]);
+      await loop;
+    }
+    clearTimeout(timer);
+    this.#loop = undefined;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.#stopping) {
+        if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs)) {
+          if (this.#state !== 'standby')
+            this.#log.info('kafka relay: another relay holds the lease; standing by');
+          this.#state = 'standby';
+          await this.#sleep(this.#heartbeatMs);
+          continue;
+        }
+        this.#leaseLost = false;
+        try {
+          await this.#ensureTopics();
+          await this.#publish();
+        } catch (error) {
+          if (this.#stopping) break;
+          await this.#dropProducer();
+          this.#failures += 1;
+          this.#lastError = error instanceof Error ? error.message : String(error);
+          this.#state = 'backing-off';
+          const waitMs = this.#backoffMs(this.#failures);
+          this.#log.warn(
+            { err: error, failures: this.#failures, retryInMs: waitMs, position: this.position() },
+            'kafka relay: publishing failed; will resend from the checkpoint',
+          );
+          await this.#sleep(waitMs);
+        }
+      }
+    } finally {
+      clearInterval(this.#heartbeat);
+      await this.#dropProducer();
+      this.#checkpoints.release(this.#name, this.#holder);
+      this.#state = 'stopped';
+      this.#log.info({ position: this.position(), published: this.#published }, 'kafka relay stopped');
+    }
+  }
+
+  /** Follows the store from the checkpoint until stopped or the lease is lost; throws when Kafka fails. */
+  async #publish(): Promise<void> {
+    const stored = this.#checkpoints.read(this.#name)?.position;
+    this.#position = stored;
+    const producer = await this.#connectedProducer();
+    const subscription = this.#store.subscribeToAll({ fromPosition: stored ?? 'start' });
+    this.#subscription = subscription;
+    this.#state = 'publishing';
+    this.#log.info({ from: this.position() }, 'kafka relay publishing');
+    try {
+      for await (const batch of readyBatches(subscription, this.#batchSize)) {
+        if (this.#stopping || this.#leaseLost) return;
+        await this.#send(producer, batch);
+      }
+    } finally {
+      this.#subscription = undefined;
+      await subscription.unsubscribe();
+    }
+  }
+
+  /** Sends one batch in requests of at most `maxRequestBytes`, each acknowledged before the next. */
+  async #send(producer: Producer, batch: readonly RecordedEvent[]): Promise<void> {
+    let request: { record: LedgerKafkaRecord; event: RecordedEvent }[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      // After losing the lease, sending more would only duplicate what the new holder sends.
+      if (request.length === 0 || this.#leaseLost) return;
+      const byTopic = new Map<string, Message[]>();
+      for (const { record } of request) {
+        const messages = byTopic.get(record.topic) ?? [];
+        messages.push({ key: record.key, value: record.value, headers: { ...record.headers } });
+        byTopic.set(record.topic, messages);
+      }
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      this.#published += request.length;
+      this.#commit(request.at(-1)!.event.position);
+      request = [];
+      bytes = 0;
+    };
+    for (const event of batch) {
+      const record = await this.#recordOf(event);
+      if (record === undefined) continue;
+      const size = Buffer.byteLength(record.value);
+      if (request.length > 0 && bytes + size > this.#maxRequestBytes) await flush();
+      request.push({ record, event });
+      bytes += size;
+    }
+    await flush();
+    // Skipped events at the end of the batch move the checkpoint too.
+    this.#commit(batch.at(-1)!.position);
+  }
+
+  async #recordOf(event: RecordedEvent): Promise<LedgerKafkaRecord | undefined> {
+    if (!isPublishedType(event.type)) {
+      this.#log.debug(
+        { position: Number(event.position.commit), type: event.type },
+        'kafka relay: not published',
+      );
+      return undefined;
+    }
+    const actorId = await this.#actors.of(event);
+    if (actorId === undefined) {
+      this.#log.warn(
+        { position: Number(event.position.commit), eventId: event.id, streamId: event.streamId },
+        'kafka relay: no actor for this claim event (its stream has no ClaimMade); not published',
+      );
+      return undefined;
+    }
+    return toKafkaRecord(event, actorId, {
+      topicPrefix: this.#settings.topicPrefix,
+      ...(this.#source === undefined ? {} : { source: this.#source }),
+    });
+  }
+
+  #commit(position: Position): void {
+    if (this.#position !== undefined && position.commit <= this.#position.commit) return;
+    if (!this.#checkpoints.save(this.#name, this.#holder, position)) {
+      // Another relay took the lease (this one missed heartbeats): it resends from the stored checkpoint.
+      this.#leaseLost = true;
+      this.#log.warn(
+        { position: Number(position.commit) },
+        'kafka relay: lease lost to another relay; standing by',
+      );
+      void this.#subscription?.unsubscribe();
+      return;
+    }
+    this.#position = position;
+    this.#failures = 0;
+    this.#lastError = undefined;
+    this.#state = 'publishing';
+    const commit = Number(position.commit);
+    for (const listener of this.#listeners) listener(commit);
+  }
+
+  #beat(): void {
+    if (this.#state === 'standby' || this.#stopping || this.#leaseLost) return;
+    if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs)) {
+      this.#leaseLost = true;
+      this.#log.warn('kafka relay: lease lost to another relay; standing by');
+      void this.#subscription?.unsubscribe();
+    }
+  }
+
+  async #ensureTopics(): Promise<void> {
+    if (this.#topicsReady) return;
+    const admin: Admin = this.#kafka.admin();
+    this.#admin = admin;
+    await admin.connect();
+    try {
+      const wanted = LEDGER_TOPICS.map((topic) => `${this.#settings.topicPrefix}${topic}`);
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.#settings.topicPartitions,
+            ...(this.#settings.replicationFactor === undefined
+              ? {}
+              : { replicationFactor: this.#settings.replicationFactor }),
+            configEntries: [
+              { name: 'retention.ms', value: String(this.#settings.topicRetentionMs) },
+              { name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) },
+            ],
+          })),
+        });
+        this.#log.info(
+          {
+            topics: missing,
+            partitions: this.#settings.topicPartitions,
+            retentionMs: this.#settings.topicRetentionMs,
+          },
+          'kafka relay created topics',
+        );
+      }
+      this.#topicsReady = true;
+    } finally {
+      this.#admin = undefined;
+      await admin.disconnect();
+    }
+  }
+
+  async #connectedProducer(): Promise<Producer> {
+    if (this.#producer !== undefined) return this.#producer;
+    const producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Java clients' murmur2 partitioning, so that a key lands on the same partition whoever produces it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.#producer = producer;
+    await producer.connect();
+    return producer;
+  }
+
+  /**
+   * Disconnects and forgets the producer. After a failure a fresh producer (and producer id) is safer than one
+   * whose sequence numbers may disagree with the broker's.
+   */
+  async #dropProducer(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer === undefined) return;
+    try {
+      await producer.disconnect();
+    } catch (error) {
+      this.#log.debug({ err: error }, 'kafka relay: producer disconnect failed');
+    }
+  }
+
+  #backoffMs(failures: number): number {
+    const ceiling = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** Math.min(failures - 1, 20));
+    // Jitter (between half and all of the ceiling) keeps relays restarted together from retrying in lockstep.
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    }).finally(() => {
+      this.#wake = undefined;
+    });
+  }
+}

@@ -1,0 +1,12 @@
+// tap `after` hook (.taprc): stop the test suite's Kafka broker and delete its data.
+// The work runs in a child with tap's coverage switched off: tap would otherwise count the broker script, whose
+// skip branches run only on machines without Java, against the project's coverage.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('./kafka-test-broker.mjs', import.meta.url));
+const result = spawnSync(process.execPath, [script, 'stop'], {
+  env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
+  stdio: 'inherit',
+});
+process.exitCode = result.status ?? 1;

@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, createLogger, loadConfig } from '@ledger/config';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { createHttpApp, type HttpApp, healthRoutes } from '@ledger/http';
+import type { DestinationStream } from 'pino';
+import { type RelayDeps, type RunningRelay, startRelay } from './start-relay.js';
+
+export interface RelayProcess {
+  readonly app: HttpApp;
+  readonly relay: RunningRelay;
+  /** Where `/health` and `/ready` listen, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** Closes the HTTP server, stops the relay, then closes the event store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The relay as its own process: `<dataDir>/events.db` published to `KAFKA_BROKERS`, checkpoint in
+ * `<dataDir>/relay.db`, `GET /health` and `GET /ready` (ready while it publishes) on `PORT`. Throws
+ * `ConfigError` on a bad environment or when `KAFKA_BROKERS` is not set.
+ *
+ * @example
+ * ```ts
+ * const running = await runRelay(process.env);
+ * process.once('SIGTERM', () => void running.close());
+ * ```
+ */
+export async function runRelay(
+  env: NodeJS.ProcessEnv,
+  logDestination?: DestinationStream,
+  tuning?: RelayDeps['tuning'],
+): Promise<RelayProcess> {
+  const config = loadConfig(env);
+  const problems = [];
+  if (config.store !== 'sqlite') {
+    problems.push({
+      variable: 'LEDGER_STORE',
+      message: 'the relay runs on the embedded store only (sqlite) for now',
+    });
+  }
+  if (config.kafkaBrokers.length === 0) {
+    problems.push({
+      variable: 'KAFKA_BROKERS',
+      message: 'is required: the relay publishes to these brokers',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const logger = createLogger(config, 'relay', logDestination);
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const relay = startRelay({
+    store,
+    dataDir: config.dataDir,
+    config,
+    logger: logger.child({ component: 'relay' }),
+    ...(tuning === undefined ? {} : { tuning }),
+  });
+  const app = createHttpApp({ logger });
+  await app.register(healthRoutes, { ready: () => relay.relay.status().state === 'publishing' });
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await relay.close();
+    await store.close();
+    throw error;
+  }
+  logger.info({ url, dataDir: config.dataDir }, 'relay listening');
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    relay,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await relay.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
