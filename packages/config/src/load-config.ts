@@ -96,7 +96,10 @@ const Env = z
       .default('attribution-ledger'),
     KAFKA_TOPIC_PREFIX: z
       .string()
-      .regex(/^[A-Za-z0-9._-]{0,100}$/, 'must be letters, digits, dots, underscores or dashes (Kafka topic characters)')
+      .regex(
+        /^[A-Za-z0-9._-]{0,100}$/,
+        'must be letters, digits, dots, underscores or dashes (Kafka topic characters)',
+      )
       .default(''),
     KAFKA_TOPIC_PARTITIONS: integer(1, 10_000, 'must be an integer from 1 to 10000').default(6),
     KAFKA_REPLICATION_FACTOR: integer(1, 32, 'must be an integer from 1 to 32').optional(),
@@ -106,7 +109,10 @@ const Env = z
         if (text.trim() === 'forever') return -1;
         const ms = parseDuration(text);
         if (ms === undefined || ms === 0) {
-          ctx.addIssue({ code: 'custom', message: "must be a positive duration such as 30d or 12h, or 'forever'" });
+          ctx.addIssue({
+            code: 'custom',
+            message: "must be a positive duration such as 30d or 12h, or 'forever'",
+          });
           return z.NEVER;
         }
         return ms;

@@ -87,7 +87,7 @@ t.test('a consumer reads the record back, with kafkajs Buffers for headers and v
     source: DEFAULT_CLOUDEVENT_SOURCE,
     subject: 'zirconium-1',
     time: '2020-09-11T09:30:00.123Z',
-    position: 9_007_199_254_740_993,
+    position: Number(denial.position.commit),
     actorId: 'zirconium',
     data: denial.data,
   });
