@@ -131,7 +131,7 @@ format_storage() {
   fi
   say "formatting storage in $LOG_DIRS (cluster id $cid) ..."
   java $HEAP_OPTS -Dlog4j2.configurationFile="$HERE/log4j2.xml" -cp "$LIB/*" \
-    kafka.tools.StorageTool format -t "$cid" -c "$CONFIG" >>"$SERVER_LOG" 2>&1 9>&- \
+    kafka.tools.StorageTool format --cluster-id="$cid" --config="$CONFIG" >>"$SERVER_LOG" 2>&1 9>&- \
     || { tail -n 20 "$SERVER_LOG" >&2; die "storage format failed (see $SERVER_LOG)"; }
 }
 
