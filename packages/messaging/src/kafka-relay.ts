@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
 import { readyBatches } from '@ledger/event-store';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
@@ -57,6 +58,22 @@ export interface RelayStatus {
   readonly lastError?: string | undefined;
 }
 
+/**
+ * Whether a lease holder (`host/pid/instance`) is a process on this host that no longer exists: a relay
+ * restarted after a crash (SIGKILL, OOM) takes over at once instead of waiting out the lease time. Holders on
+ * other hosts, or whose process still runs, are never judged gone.
+ */
+function holderGone(holder: string): boolean {
+  const [host, pid] = holder.split('/');
+  if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** Kafka's own ceiling on a topic's record batch is 1 MB by default; ledger events may be up to 1 MiB of JSON. */
 const TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_NAME = 'kafka';
@@ -89,7 +106,8 @@ export class KafkaRelay {
   readonly #settings: KafkaRelaySettings;
   readonly #log: Logger;
   readonly #name: string;
-  readonly #holder = randomUUID();
+  // host/pid/instance: a relay on the same host can tell that a holder's process is gone (`holderGone`).
+  readonly #holder = `${hostname()}/${process.pid}/${randomUUID()}`;
   readonly #batchSize: number;
   readonly #maxRequestBytes: number;
   readonly #leaseMs: number;
@@ -114,6 +132,8 @@ export class KafkaRelay {
   #wake: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #leaseLost = false;
+  /** Set when `stop` gave up waiting: the abandoned run must not touch the checkpoints any more. */
+  #detached = false;
 
   constructor(options: KafkaRelayOptions) {
     this.#store = options.store;
@@ -133,7 +153,7 @@ export class KafkaRelay {
       brokers: [...options.kafka.brokers],
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       // Failures past kafkajs's own short retries come back to the relay's loop, which backs off without limit.
-      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 5 },
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 3 },
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(options.logger.child({ component: 'kafkajs' })),
     });
@@ -166,6 +186,7 @@ export class KafkaRelay {
   start(): void {
     if (this.#loop !== undefined) return;
     this.#stopping = false;
+    this.#detached = false;
     this.#state = 'starting';
     this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
     this.#heartbeat.unref();
@@ -187,19 +208,23 @@ export class KafkaRelay {
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(resolve, graceMs, 'late');
     });
-    if ((await Promise.race([loop, late])) === 'late') {
-      this.#log.warn({ graceMs }, 'kafka relay: request in flight not acknowledged in time; dropping it');
-      await Promise.all([this.#dropProducer(), this.#admin?.disconnect()]);
-      await loop;
-    }
+    const outcome = await Promise.race([loop, late]);
     clearTimeout(timer);
     this.#loop = undefined;
+    if (outcome !== 'late') return;
+    // kafkajs cannot cancel a connect or a request: leave that attempt to finish on its own, detached from the
+    // checkpoint file (the caller may close it now), and give the lease up here instead.
+    this.#log.warn({ graceMs }, 'kafka relay: request in flight not acknowledged in time; dropping it');
+    this.#detached = true;
+    void this.#dropProducer();
+    void this.#admin?.disconnect().catch(() => {});
+    this.#finish();
   }
 
   async #run(): Promise<void> {
     try {
       while (!this.#stopping) {
-        if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs)) {
+        if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs, Date.now(), holderGone)) {
           if (this.#state !== 'standby')
             this.#log.info('kafka relay: another relay holds the lease; standing by');
           this.#state = 'standby';
@@ -225,12 +250,19 @@ export class KafkaRelay {
         }
       }
     } finally {
-      clearInterval(this.#heartbeat);
-      await this.#dropProducer();
-      this.#checkpoints.release(this.#name, this.#holder);
-      this.#state = 'stopped';
-      this.#log.info({ position: this.position(), published: this.#published }, 'kafka relay stopped');
+      if (!this.#detached) {
+        await this.#dropProducer();
+        this.#finish();
+      }
     }
+  }
+
+  /** Ends a run: no more heartbeats, the lease given up, `stopped`. */
+  #finish(): void {
+    clearInterval(this.#heartbeat);
+    this.#checkpoints.release(this.#name, this.#holder);
+    this.#state = 'stopped';
+    this.#log.info({ position: this.position(), published: this.#published }, 'kafka relay stopped');
   }
 
   /** Follows the store from the checkpoint until stopped or the lease is lost; throws when Kafka fails. */
@@ -238,6 +270,7 @@ export class KafkaRelay {
     const stored = this.#checkpoints.read(this.#name)?.position;
     this.#position = stored;
     const producer = await this.#connectedProducer();
+    if (this.#stopping) return;
     const subscription = this.#store.subscribeToAll({ fromPosition: stored ?? 'start' });
     this.#subscription = subscription;
     this.#state = 'publishing';
@@ -311,6 +344,7 @@ export class KafkaRelay {
   }
 
   #commit(position: Position): void {
+    if (this.#detached) return;
     if (this.#position !== undefined && position.commit <= this.#position.commit) return;
     if (!this.#checkpoints.save(this.#name, this.#holder, position)) {
       // Another relay took the lease (this one missed heartbeats): it resends from the stored checkpoint.

@@ -85,10 +85,17 @@ export class RelayCheckpoints {
   }
 
   /**
-   * Takes or refreshes the lease for `holder` when it is free, already `holder`'s, or older than `leaseMs`.
+   * Takes or refreshes the lease for `holder` when it is free, already `holder`'s, older than `leaseMs`, or
+   * held by a holder that `holderGone` says is gone (a crashed process on this host need not be waited for).
    * Returns whether `holder` now holds it.
    */
-  acquire(name: string, holder: string, leaseMs: number, nowMs: number = Date.now()): boolean {
+  acquire(
+    name: string,
+    holder: string,
+    leaseMs: number,
+    nowMs: number = Date.now(),
+    holderGone: (holder: string) => boolean = () => false,
+  ): boolean {
     return this.#db
       .transaction(() => {
         const row = this.read(name);
@@ -96,7 +103,8 @@ export class RelayCheckpoints {
           row?.holder === undefined ||
           row.holder === holder ||
           row.heartbeatMs === undefined ||
-          nowMs - row.heartbeatMs > leaseMs;
+          nowMs - row.heartbeatMs > leaseMs ||
+          holderGone(row.holder);
         if (!free) return false;
         this.#db
           .prepare(

@@ -3,6 +3,7 @@
  * broker is tested in test/kafka.
  */
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { KafkaRelay, RelayCheckpoints } from '@ledger/messaging';
@@ -132,4 +133,27 @@ t.test('stop does not wait past its grace period for a request that never ends',
   // A grace of 0 takes the path that drops the producer and admin client without waiting.
   await relay.stop(0);
   t.equal(relay.status().state, 'stopped');
+});
+
+t.test(
+  'a lease left by a crashed relay on this host is taken over at once, not after the lease time',
+  async (t) => {
+    const { relay, checkpoints } = await setup(t, { heartbeatMs: 10, leaseMs: 600_000 });
+    // A pid above any pid_max (at most 2^22 on Linux): no such process.
+    t.ok(checkpoints.acquire('kafka', `${hostname()}/2147483647/crashed`, 600_000));
+    relay.start();
+    await waitFor(() => relay.status().failures > 0, 'the relay to take over and try the broker');
+    t.match(checkpoints.read('kafka')?.holder, new RegExp(`^${hostname()}/${process.pid}/`));
+  },
+);
+
+t.test('a lease held by a live process, or by another host, is waited for', async (t) => {
+  for (const holder of [`${hostname()}/${process.pid}/alive`, 'other-host/1/remote', 'not-a-relay-holder']) {
+    const { relay, checkpoints } = await setup(t, { heartbeatMs: 10, leaseMs: 600_000 });
+    t.ok(checkpoints.acquire('kafka', holder, 600_000));
+    relay.start();
+    await waitFor(() => relay.status().state === 'standby', `standby behind ${holder}`);
+    t.equal(checkpoints.read('kafka')?.holder, holder);
+    await relay.stop();
+  }
 });
