@@ -1,4 +1,11 @@
 export { type DemoResult, runDemo } from './demo.command.js';
+export {
+  formatKeyTable,
+  KEYS_USAGE,
+  type KeysCommandIo,
+  type ListedKey,
+  runKeys,
+} from './keys.command.js';
 export { isLedgerUp, LedgerApiError, LedgerClient, type WriteResult } from './ledger-client.js';
 export { type RebuildProgress, runRebuild } from './rebuild.command.js';
 export { expectedStatuses } from './september-2020.scenario.js';

@@ -41,8 +41,18 @@ export class LedgerClient {
     return (await this.#request('POST', path, body)) as WriteResult;
   }
 
+  /** `POST` to a route that answers something other than a `WriteResult` (`/v1/admin/keys`). */
+  async postJson<T>(path: string, body: unknown): Promise<T> {
+    return (await this.#request('POST', path, body)) as T;
+  }
+
   async get<T = Record<string, unknown>>(path: string): Promise<T> {
     return (await this.#request('GET', path)) as T;
+  }
+
+  /** `DELETE`; resolves when the ledger answers 2xx (e.g. `204`). */
+  async delete(path: string): Promise<void> {
+    await this.#request('DELETE', path);
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -55,10 +65,21 @@ export class LedgerClient {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    const json = text.length > 0 ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (!response.ok) throw new LedgerApiError(response.status, json);
-    return json;
+    if (!response.ok) throw new LedgerApiError(response.status, problemOf(response, text));
+    return text.length > 0 ? (JSON.parse(text) as Record<string, unknown>) : {};
   }
+}
+
+/** The problem body of an error answer; a proxy in between may answer with text or HTML instead. */
+function problemOf(response: Response, text: string): Record<string, unknown> {
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json === 'object' && json !== null && !Array.isArray(json))
+      return json as Record<string, unknown>;
+  } catch {
+    // Not JSON: described below.
+  }
+  return { title: response.statusText, detail: text.slice(0, 200).trim() };
 }
 
 /** True when a ledger answers `GET /health` at `baseUrl`. */

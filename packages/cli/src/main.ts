@@ -5,6 +5,7 @@
  *   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print it
  *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
  *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
+ *   ledger keys create|list|revoke …       manage API keys over the admin API
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { createLogger, loadConfig } from '@ledger/config';
 import { startLedger } from '@ledger/ledger';
 import { SingleBar } from 'cli-progress';
 import { runDemo } from './demo.command.js';
+import { KEYS_USAGE, runKeys } from './keys.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
@@ -33,7 +35,7 @@ const USAGE = `usage:
                                         (position type actor party: text), from the start or after
                                         position N; reconnects with Last-Event-ID; Ctrl-C stops it.
                                         URL defaults to http://HOST:PORT, KEY as for demo
-`;
+${KEYS_USAGE}`;
 
 function adminKeyFor(dataDir: string): string | undefined {
   if (process.env.LEDGER_API_KEY) return process.env.LEDGER_API_KEY;
@@ -154,9 +156,21 @@ async function subscribe(args: string[]): Promise<number> {
   return 0;
 }
 
+function keys(args: string[]): Promise<number> {
+  return runKeys(args, {
+    print: (line) => process.stdout.write(`${line}\n`),
+    warn: (line) => process.stderr.write(`${line}\n`),
+    defaults: () => {
+      const config = loadConfig(process.env);
+      return { url: `http://${config.host}:${config.port}`, key: adminKeyFor(config.dataDir) };
+    },
+  });
+}
+
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   demo,
+  keys,
   rebuild: rebuildCommand,
   subscribe,
 };

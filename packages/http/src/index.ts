@@ -1,3 +1,4 @@
+export { type AdminKeysRoutesOptions, adminKeysRoutes } from './admin-keys.routes.js';
 export {
   type AuthPluginOptions,
   assertScope,
@@ -46,5 +47,10 @@ export {
 } from './key-store.js';
 export { type OpenApiOptions, registerOpenApi } from './openapi.js';
 export { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
+export {
+  DEFAULT_RATE_LIMIT_WINDOW_MS,
+  type RateLimitPluginOptions,
+  rateLimitPlugin,
+} from './rate-limit.plugin.js';
 export { hasScope, type Principal, Scope } from './scopes.js';
 export { STATE_SCHEMA_VERSION, StateStore, type StateStoreOptions } from './state-store.js';

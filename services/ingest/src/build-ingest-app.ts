@@ -1,10 +1,12 @@
 import type { LedgerConfig } from '@ledger/config';
 import type { EventStore } from '@ledger/event-store';
 import {
+  adminKeysRoutes,
   authPlugin,
   createHttpApp,
   type HttpApp,
   healthRoutes,
+  rateLimitPlugin,
   registerOpenApi,
   type StateStore,
 } from '@ledger/http';
@@ -14,7 +16,8 @@ import { ingestRoutes } from './ingest.routes.js';
 export interface IngestAppDeps {
   readonly store: EventStore;
   readonly state: StateStore;
-  readonly config: Pick<LedgerConfig, 'idempotencyTtlMs'>;
+  /** `rateLimit`: requests per minute per non-admin key (`LEDGER_RATE_LIMIT`). */
+  readonly config: Pick<LedgerConfig, 'idempotencyTtlMs' | 'rateLimit'>;
   readonly logger: FastifyBaseLogger;
   /** The server clock for `recordedAt`; default `() => new Date()`. */
   readonly clock?: () => Date;
@@ -24,8 +27,9 @@ export interface IngestAppDeps {
 export const INGEST_API_VERSION = '1.0.0';
 
 /**
- * The ingest service as a fastify app: `createHttpApp` + OpenAPI (`/docs`) + auth + `/health`, `/ready` +
- * `ingestRoutes`. Tests call it with `app.inject`; `main.ts` listens.
+ * The ingest service as a fastify app: `createHttpApp` + OpenAPI (`/docs`) + auth + per-key rate limit +
+ * `/health`, `/ready` + `ingestRoutes` + `adminKeysRoutes` (ingest owns the writes, key management included).
+ * Tests call it with `app.inject`; `main.ts` listens.
  *
  * @example
  * ```ts
@@ -37,7 +41,9 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<HttpApp> {
   const app = createHttpApp({ logger: deps.logger });
   await registerOpenApi(app, { title: 'Attribution Ledger — ingest', version: INGEST_API_VERSION });
   await app.register(authPlugin, { keys: deps.state.keys });
+  await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(healthRoutes);
+  await app.register(adminKeysRoutes, { keys: deps.state.keys });
   await app.register(ingestRoutes, {
     store: deps.store,
     state: deps.state,

@@ -1,5 +1,12 @@
 import type { LedgerConfig } from '@ledger/config';
-import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, type StateStore } from '@ledger/http';
+import {
+  authPlugin,
+  createHttpApp,
+  healthRoutes,
+  rateLimitPlugin,
+  registerOpenApi,
+  type StateStore,
+} from '@ledger/http';
 import type { LedgerQueries } from '@ledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,8 +23,9 @@ export interface QueryAppDeps {
 }
 
 /**
- * The query service on its own: the read routes and subscriptions with auth, OpenAPI at `/docs` and health checks. Ready once
- * the read models exist (the projector, in this process or another, keeps them current).
+ * The query service on its own: the read routes and subscriptions with auth and the per-key rate limit
+ * (`config.rateLimit`), OpenAPI at `/docs` and health checks. Ready once the read models exist (the projector,
+ * in this process or another, keeps them current).
  *
  * @example
  * const app = await buildQueryApp({ queries, state, config, logger });
@@ -28,6 +36,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await registerOpenApi(app, { title: 'Attribution Ledger: query', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
   await app.register(authPlugin, { keys: deps.state.keys });
+  await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
   await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries });
   return app;
