@@ -9,4 +9,4 @@ const result = spawnSync(process.execPath, [script, 'stop'], {
   env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
   stdio: 'inherit',
 });
-process.exitCode = result.status ?? 1;
+process.exitCode = Number(result.status !== 0);

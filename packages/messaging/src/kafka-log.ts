@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 
 /**
  * Routes kafkajs's own log lines into the process's pino logger (one JSON log stream, with its redaction),
- * under `component: 'kafkajs'`. kafkajs errors while a broker is away are expected and retried, and the relay
+ * under `library: 'kafkajs'`. kafkajs errors while a broker is away are expected and retried, and the relay
  * logs each failed attempt itself, so they arrive as warnings, not errors.
  */
 export function kafkaLogCreator(logger: Logger): (level: logLevel) => (entry: LogEntry) => void {

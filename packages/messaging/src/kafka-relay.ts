@@ -155,7 +155,7 @@ export class KafkaRelay {
       // Failures past kafkajs's own short retries come back to the relay's loop, which backs off without limit.
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 3 },
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(options.logger.child({ component: 'kafkajs' })),
+      logCreator: kafkaLogCreator(options.logger.child({ library: 'kafkajs' })),
     });
     this.#position = this.#checkpoints.read(this.#name)?.position;
   }
@@ -418,6 +418,9 @@ export class KafkaRelay {
     const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // Retriable errors (a leader moving during a broker restart) are retried inside the producer session, which
+      // keeps its sequence numbers and so cannot duplicate; the client's short retry list would cut that short.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
       // Java clients' murmur2 partitioning, so that a key lands on the same partition whoever produces it.
       createPartitioner: Partitioners.DefaultPartitioner,
     });

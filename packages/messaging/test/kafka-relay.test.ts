@@ -29,8 +29,7 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
 
 /** A pino logger that keeps its lines. */
 function recordingLogger() {
-  const lines: { level: number; msg: string; failures?: number; retryInMs?: number; component?: string }[] =
-    [];
+  const lines: { level: number; msg: string; failures?: number; retryInMs?: number; library?: string }[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
   return { logger, lines };
 }
@@ -95,7 +94,7 @@ t.test(
       'as a warning, with its wait',
     );
     t.ok(
-      lines.some((line) => line.component === 'kafkajs'),
+      lines.some((line) => line.library === 'kafkajs'),
       'kafkajs’s own lines go to the same logger',
     );
     await relay.stop();

@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type LedgerConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { authPlugin, createHttpApp, healthRoutes, registerOpenApi, StateStore } from '@ledger/http';
+import {
+  adminKeysRoutes,
+  authPlugin,
+  createHttpApp,
+  healthRoutes,
+  rateLimitPlugin,
+  registerOpenApi,
+  StateStore,
+} from '@ledger/http';
 import { ingestRoutes } from '@ledger/ingest';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
@@ -62,6 +70,9 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
   await app.register(authPlugin, { keys: state.keys });
+  // After auth (the limit is per key id), before the routes it limits.
+  await app.register(rateLimitPlugin, { max: config.rateLimit });
+  await app.register(adminKeysRoutes, { keys: state.keys });
   await app.register(ingestRoutes, { store, state, config });
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries });
