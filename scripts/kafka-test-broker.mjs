@@ -72,6 +72,8 @@ export function start() {
     encoding: 'utf8',
   });
   if (started.status !== 0) {
+    // Started but never ready: do not leave the JVM behind.
+    spawnSync('bash', [script, 'stop'], { env: brokerEnv(), stdio: 'ignore' });
     return skip(
       `the test broker did not start: ${(started.stderr || started.stdout).trim().split('\n').slice(-3).join(' / ')}`,
     );

@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { RelayCheckpoints } from '@ledger/messaging';
+import { LEDGER_TOPICS, RelayCheckpoints } from '@ledger/messaging';
+import { Kafka, logLevel } from 'kafkajs';
 import t from 'tap';
 import { claimBody, confirmationBody, denialBody } from '../e2e/fixtures/bodies.js';
 import { call, startLedgerProcess, startServiceProcess } from '../e2e/fixtures/ledger-process.js';
@@ -23,6 +24,26 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** How many records the relay's four topics hold (fresh topics: the sum of their high watermarks). */
+async function recordsOnKafka(brokers: string[], prefix: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'test-offsets', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const topic of LEDGER_TOPICS) {
+      try {
+        for (const partition of await admin.fetchTopicOffsets(`${prefix}${topic}`))
+          total += Number(partition.high);
+      } catch {
+        // Not created yet: nothing on it.
+      }
+    }
+    return total;
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -51,15 +72,22 @@ void withBroker(
 
     const prefix = uniquePrefix();
     const env = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '4' };
-    // Three kills at different moments after a batch was acknowledged: the next batch is usually in flight.
+    // Kill right after the relay logs that it is sending a request: the request is then usually in flight, or
+    // acknowledged but not yet checkpointed. Repeat until Kafka holds more records than the checkpoint covers,
+    // which only such a kill can cause here (every event up to the checkpoint is on Kafka; the broker never fails).
+    const debugEnv = { ...env, LOG_LEVEL: 'debug' };
     let killedAt = 0;
-    for (let round = 0; round < 3; round++) {
-      const relay = await startServiceProcess('relay', dataDir, env);
-      await waitFor(() => relayCheckpoint(dataDir) > killedAt, `round ${round}: a batch acknowledged`);
-      await new Promise((resolve) => setTimeout(resolve, round * 15));
+    let midBatch = false;
+    for (let round = 0; round < 10 && !midBatch; round++) {
+      const relay = await startServiceProcess('relay', dataDir, debugEnv);
+      const sending = () => relay.output.filter((line) => line.includes('"kafka relay: sending"')).length;
+      // The second request of this run, so that each round also starts from a checkpoint a previous one saved.
+      await waitFor(() => sending() >= 2, `round ${round}: a request being sent`);
       await relay.kill();
       killedAt = relayCheckpoint(dataDir);
+      midBatch = (await recordsOnKafka(brokers, prefix)) > killedAt;
     }
+    t.ok(midBatch, 'a kill landed between a send and its checkpoint');
     t.ok(killedAt < end, `killed mid-stream: the last kill left the checkpoint at ${killedAt} of ${end}`);
 
     const second = await startServiceProcess('relay', dataDir, env);
@@ -140,4 +168,55 @@ void withBroker(
     );
     t.equal(await ledger.stop(), 0, 'the ledger stops cleanly with the relay inside');
   },
+  { privateBroker: true },
+);
+
+void withBroker(
+  t,
+  'a broker stopped in the middle of a backlog: the relay backs off (/ready 503), then finishes with nothing lost',
+  async (t) => {
+    const broker = await privateBroker(t);
+    broker.start();
+    const dataDir = t.testdir();
+    const store = await SqliteEventStore.open({ path: join(dataDir, 'events.db') });
+    const events = await seedHistory(store, { claims: 10_000, actors: 40 });
+    let end = 0;
+    for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
+      end = Number(event.position.commit);
+    await store.close();
+    const prefix = uniquePrefix();
+    const relay = await startServiceProcess('relay', dataDir, {
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_TOPIC_PARTITIONS: '3',
+      LOG_LEVEL: 'debug',
+    });
+    t.teardown(() => relay.stop());
+    const ready = async () => (await fetch(`${relay.url}/ready`)).status;
+    await waitFor(() => relayCheckpoint(dataDir) > 0, 'a first acknowledged batch').catch((error: Error) => {
+      throw new Error(`${error.message}; the relay logged:\n${relay.output.slice(-15).join('\n')}`);
+    });
+    t.equal(await ready(), 200, 'ready while publishing');
+    broker.stop();
+    const stoppedAt = relayCheckpoint(dataDir);
+    t.ok(stoppedAt < end, `broker stopped mid-stream (checkpoint ${stoppedAt} of ${end})`);
+    await waitFor(
+      () => relay.output.some((line) => line.includes('publishing failed; will resend from the checkpoint')),
+      'the relay to notice',
+    );
+    t.equal(await ready(), 503, 'not ready while the broker is away');
+    const during = relayCheckpoint(dataDir);
+    broker.start();
+    await waitFor(() => relayCheckpoint(dataDir) === end, 'the relay to finish once the broker is back');
+    t.ok(during < end, 'nothing more was acknowledged while the broker was down');
+    t.equal(await ready(), 200, 'ready again');
+
+    const records = await consumeUntil(broker.brokers, prefix, (_got, distinct) => distinct >= events);
+    const { unique, conflicting } = dedupe(records);
+    t.equal(unique.size, events, 'every event published across the outage');
+    t.same(conflicting, []);
+    t.same(outOfOrderKeys(records), [], 'per-actor order across the outage');
+    t.equal(await relay.stop(), 0);
+  },
+  { privateBroker: true },
 );

@@ -148,9 +148,12 @@ void withBroker(
       logger: silent,
       batchSize: 25,
     });
+    // Stop as soon as the first batch is acknowledged: the relay finishes at most the batch in flight.
+    const stopped = new Promise<void>((resolve) => {
+      first.onProgress(() => resolve(first.stop()));
+    });
     first.start();
-    await waitFor(() => first.position() > 0, 'a first acknowledged batch');
-    await first.stop();
+    await stopped;
     const stoppedAt = first.position();
     const end1 = await lastPosition(store);
     t.ok(stoppedAt < end1, `stopped mid-stream (at ${stoppedAt} of ${end1})`);
@@ -210,6 +213,46 @@ void withBroker(
     await standby.stop();
     a.close();
     b.close();
+    await store.close();
+  },
+);
+
+void withBroker(
+  t,
+  'a compacted topic is refused: it would keep only the last event of each actor',
+  async (t, brokers) => {
+    const dir = t.testdir();
+    const store = await SqliteEventStore.open({ path: join(dir, 'events.db') });
+    await seedHistory(store, { claims: 3, actors: 1 });
+    const prefix = uniquePrefix();
+    const admin = new Kafka({ clientId: 'test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: `${prefix}attribution.denials`,
+          numPartitions: 1,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
+    await admin.disconnect();
+    const checkpoints = RelayCheckpoints.open(join(dir, 'relay.db'));
+    const relay = new KafkaRelay({
+      store,
+      checkpoints,
+      kafka: settings(brokers, prefix),
+      logger: silent,
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
+    relay.start();
+    await waitFor(() => relay.status().failures > 0, 'the relay to refuse');
+    t.equal(relay.status().state, 'backing-off');
+    t.match(relay.status().lastError, /attribution\.denials is compacted/);
+    t.equal(relay.position(), 0, 'nothing published into it');
+    await relay.stop();
+    checkpoints.close();
     await store.close();
   },
 );

@@ -45,7 +45,12 @@ const integer = (min: number, max: number, message: string) =>
     .refine((n) => n >= min && n <= max, message);
 
 const ESDB_SCHEMES = /^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/;
-const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+// kafkajs splits a broker on ':', so an IPv6 literal cannot be given; a host name that resolves to one can.
+const BROKER = /^[A-Za-z0-9._-]+:(\d{1,5})$/;
+const isBroker = (broker: string) => {
+  const port = Number(BROKER.exec(broker)?.[1] ?? 0);
+  return port >= 1 && port <= 65_535;
+};
 
 // Each key is the variable's name, so zod's issue paths name the variable.
 const Env = z
@@ -86,8 +91,9 @@ const Env = z
           .filter((broker) => broker !== ''),
       )
       .refine(
-        (brokers) => brokers.every((broker) => BROKER.test(broker)),
-        'must be comma-separated host:port pairs',
+        // Set but empty (`,`) is a mistake, not "no relay": leave the variable unset for that.
+        (brokers) => brokers.length > 0 && brokers.every(isBroker),
+        'must be comma-separated host:port pairs (port 1 to 65535; no IPv6 literals, kafkajs cannot parse them)',
       )
       .default([]),
     KAFKA_CLIENT_ID: z

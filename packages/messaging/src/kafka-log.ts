@@ -11,6 +11,9 @@ export function kafkaLogCreator(logger: Logger): (level: logLevel) => (entry: Lo
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
       const fields = { namespace, ...extra };
+      // The relay bounds the idempotent producer's retries on purpose (delivery is at-least-once): not news.
+      if (message.startsWith('Limiting retries for the idempotent producer'))
+        return logger.debug(fields, message);
       if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(fields, message);
       else if (level === logLevel.INFO) logger.info(fields, message);
       else logger.debug(fields, message);

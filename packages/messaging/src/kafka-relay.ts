@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
 import { readyBatches } from '@ledger/event-store';
-import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Admin,
+  type ConfigResourceTypes,
+  Kafka,
+  logLevel,
+  type Message,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { ActorKeys } from './actor-keys.js';
 import { isPublishedType, LEDGER_TOPICS, type LedgerKafkaRecord, toKafkaRecord } from './cloud-events.js';
@@ -58,14 +67,25 @@ export interface RelayStatus {
   readonly lastError?: string | undefined;
 }
 
+/** This process's pid namespace (`pid:[4026531836]` on Linux), so that pids are compared only within one. */
+const PID_NAMESPACE = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid').replace(/\//g, '');
+  } catch {
+    return 'unknown';
+  }
+})();
+
 /**
- * Whether a lease holder (`host/pid/instance`) is a process on this host that no longer exists: a relay
+ * Whether a lease holder (`host/pid-namespace/pid/instance`) is a process on this host that no longer exists: a relay
  * restarted after a crash (SIGKILL, OOM) takes over at once instead of waiting out the lease time. Holders on
  * other hosts, or whose process still runs, are never judged gone.
  */
 function holderGone(holder: string): boolean {
-  const [host, pid] = holder.split('/');
-  if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return false;
+  const [host, namespace, pid] = holder.split('/');
+  // Containers sharing a hostname but not a pid namespace cannot see each other's processes.
+  if (host !== hostname() || namespace !== PID_NAMESPACE || pid === undefined || !/^\d+$/.test(pid))
+    return false;
   try {
     process.kill(Number(pid), 0);
     return false;
@@ -76,6 +96,10 @@ function holderGone(holder: string): boolean {
 
 /** Kafka's own ceiling on a topic's record batch is 1 MB by default; ledger events may be up to 1 MiB of JSON. */
 const TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+// kafkajs's ConfigResourceTypes.TOPIC: the enum is not among the named exports Node sees in its CommonJS build.
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+/** A 1 MiB body plus its headers and batch overhead. */
+const LARGEST_RECORD_BYTES = 1024 * 1024 + 64 * 1024;
 const DEFAULT_NAME = 'kafka';
 
 /**
@@ -106,8 +130,8 @@ export class KafkaRelay {
   readonly #settings: KafkaRelaySettings;
   readonly #log: Logger;
   readonly #name: string;
-  // host/pid/instance: a relay on the same host can tell that a holder's process is gone (`holderGone`).
-  readonly #holder = `${hostname()}/${process.pid}/${randomUUID()}`;
+  // host/pid-namespace/pid/instance: a relay on the same host can tell that a holder's process is gone.
+  readonly #holder = `${hostname()}/${PID_NAMESPACE}/${process.pid}/${randomUUID()}`;
   readonly #batchSize: number;
   readonly #maxRequestBytes: number;
   readonly #leaseMs: number;
@@ -134,6 +158,8 @@ export class KafkaRelay {
   #leaseLost = false;
   /** Set when `stop` gave up waiting: the abandoned run must not touch the checkpoints any more. */
   #detached = false;
+  /** The abandoned run of such a stop, until it ends: `start` refuses meanwhile (two runs would interleave). */
+  #settling: Promise<void> | undefined;
 
   constructor(options: KafkaRelayOptions) {
     this.#store = options.store;
@@ -152,6 +178,8 @@ export class KafkaRelay {
       clientId: options.kafka.clientId,
       brokers: [...options.kafka.brokers],
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      // A broker that accepts connections but never answers must surface as a failure, not a hang.
+      requestTimeout: 15_000,
       // Failures past kafkajs's own short retries come back to the relay's loop, which backs off without limit.
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 3 },
       logLevel: logLevel.WARN,
@@ -185,12 +213,20 @@ export class KafkaRelay {
   /** Starts publishing in the background. A broker that is down is not an error: the relay waits for it. */
   start(): void {
     if (this.#loop !== undefined) return;
+    if (this.#settling !== undefined) {
+      throw new Error(
+        'KafkaRelay.start: the previous run is still settling after a stop that ran out of grace',
+      );
+    }
     this.#stopping = false;
     this.#detached = false;
     this.#state = 'starting';
     this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
     this.#heartbeat.unref();
-    this.#loop = this.#run();
+    this.#loop = this.#run().catch((error: unknown) => {
+      // #run handles its own failures; reaching here is a bug, and must not take the process down with it.
+      this.#log.error({ err: error }, 'kafka relay: run ended unexpectedly');
+    });
   }
 
   /**
@@ -216,6 +252,9 @@ export class KafkaRelay {
     // checkpoint file (the caller may close it now), and give the lease up here instead.
     this.#log.warn({ graceMs }, 'kafka relay: request in flight not acknowledged in time; dropping it');
     this.#detached = true;
+    this.#settling = loop.finally(() => {
+      this.#settling = undefined;
+    });
     void this.#dropProducer();
     void this.#admin?.disconnect().catch(() => {});
     this.#finish();
@@ -224,17 +263,22 @@ export class KafkaRelay {
   async #run(): Promise<void> {
     try {
       while (!this.#stopping) {
-        if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs, Date.now(), holderGone)) {
-          if (this.#state !== 'standby')
-            this.#log.info('kafka relay: another relay holds the lease; standing by');
-          this.#state = 'standby';
-          await this.#sleep(this.#heartbeatMs);
-          continue;
-        }
-        this.#leaseLost = false;
         try {
+          if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs, Date.now(), holderGone)) {
+            if (this.#state !== 'standby')
+              this.#log.info('kafka relay: another relay holds the lease; standing by');
+            this.#state = 'standby';
+            await this.#sleep(this.#heartbeatMs);
+            continue;
+          }
+          // Heartbeats run from here on, through topic creation and connecting, which may take a while.
+          if (this.#state === 'standby' || this.#state === 'stopped') this.#state = 'starting';
+          this.#leaseLost = false;
+          await this.#assertCheckpointInStore();
           await this.#ensureTopics();
           await this.#publish();
+          // Back here without an error: stopped, or the lease was lost (a standby keeps no connection).
+          await this.#dropProducer();
         } catch (error) {
           if (this.#stopping) break;
           await this.#dropProducer();
@@ -250,17 +294,20 @@ export class KafkaRelay {
         }
       }
     } finally {
-      if (!this.#detached) {
-        await this.#dropProducer();
-        this.#finish();
-      }
+      await this.#dropProducer();
+      if (!this.#detached) this.#finish();
     }
   }
 
   /** Ends a run: no more heartbeats, the lease given up, `stopped`. */
   #finish(): void {
     clearInterval(this.#heartbeat);
-    this.#checkpoints.release(this.#name, this.#holder);
+    try {
+      this.#checkpoints.release(this.#name, this.#holder);
+    } catch (error) {
+      // The lease then lapses after leaseMs; a stop must not fail over it.
+      this.#log.warn({ err: error }, 'kafka relay: could not release the lease');
+    }
     this.#state = 'stopped';
     this.#log.info({ position: this.position(), published: this.#published }, 'kafka relay stopped');
   }
@@ -286,6 +333,25 @@ export class KafkaRelay {
     }
   }
 
+  /**
+   * A checkpoint beyond the store's last event means relay.db belongs to another ledger (or the store was
+   * restored from an older copy): following it would skip every new event until positions pass it. Refused,
+   * with the way out in the message.
+   */
+  async #assertCheckpointInStore(): Promise<void> {
+    const checkpoint = this.#checkpoints.read(this.#name)?.position;
+    if (checkpoint === undefined) return;
+    let head: Position | undefined;
+    for await (const last of this.#store.readAll({ direction: 'backwards', maxCount: 1 }))
+      head = last.position;
+    if (head === undefined || checkpoint.commit > head.commit) {
+      throw new Error(
+        `relay checkpoint ${checkpoint.commit} is beyond the store's last position ${head?.commit ?? 0n}: ` +
+          'relay.db does not belong to this event store; delete it to publish the store from the start',
+      );
+    }
+  }
+
   /** Sends one batch in requests of at most `maxRequestBytes`, each acknowledged before the next. */
   async #send(producer: Producer, batch: readonly RecordedEvent[]): Promise<void> {
     let request: { record: LedgerKafkaRecord; event: RecordedEvent }[] = [];
@@ -299,6 +365,10 @@ export class KafkaRelay {
         messages.push({ key: record.key, value: record.value, headers: { ...record.headers } });
         byTopic.set(record.topic, messages);
       }
+      this.#log.debug(
+        { records: request.length, to: Number(request.at(-1)!.event.position.commit) },
+        'kafka relay: sending',
+      );
       await producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
@@ -312,7 +382,11 @@ export class KafkaRelay {
       const record = await this.#recordOf(event);
       if (record === undefined) continue;
       const size = Buffer.byteLength(record.value);
-      if (request.length > 0 && bytes + size > this.#maxRequestBytes) await flush();
+      if (request.length > 0 && bytes + size > this.#maxRequestBytes) {
+        await flush();
+        // Stopping between requests: the rest of the batch waits for the next relay, from this checkpoint.
+        if (this.#stopping) return;
+      }
       request.push({ record, event });
       bytes += size;
     }
@@ -366,10 +440,14 @@ export class KafkaRelay {
 
   #beat(): void {
     if (this.#state === 'standby' || this.#stopping || this.#leaseLost) return;
-    if (!this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs)) {
+    try {
+      if (this.#checkpoints.acquire(this.#name, this.#holder, this.#leaseMs)) return;
       this.#leaseLost = true;
       this.#log.warn('kafka relay: lease lost to another relay; standing by');
       void this.#subscription?.unsubscribe();
+    } catch (error) {
+      // relay.db busy or failing: the next beat or save tries again; a timer must never throw.
+      this.#log.warn({ err: error }, 'kafka relay: could not refresh the lease');
     }
   }
 
@@ -406,10 +484,46 @@ export class KafkaRelay {
           'kafka relay created topics',
         );
       }
+      const present = wanted.filter((topic) => existing.has(topic));
+      if (present.length > 0) await this.#checkExistingTopics(admin, present);
       this.#topicsReady = true;
     } finally {
       this.#admin = undefined;
       await admin.disconnect();
+    }
+  }
+
+  /**
+   * Topics someone else created are used as they are, except a compacted one: compaction keeps only the last
+   * record per key, i.e. per actor, and would silently drop the ledger's history. That is refused (the relay
+   * backs off with the reason in `lastError`); a `max.message.bytes` below the ledger's largest event is a
+   * warning.
+   */
+  async #checkExistingTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({
+        type: TOPIC_RESOURCE,
+        name,
+        configNames: ['cleanup.policy', 'max.message.bytes'],
+      })),
+    });
+    for (const resource of described.resources) {
+      const value = (name: string) =>
+        resource.configEntries.find((entry) => entry.configName === name)?.configValue;
+      if ((value('cleanup.policy') ?? '').includes('compact')) {
+        throw new Error(
+          `topic ${resource.resourceName} is compacted (cleanup.policy=${value('cleanup.policy')}): it would keep ` +
+            'only the last event of each actor; use a topic with cleanup.policy=delete',
+        );
+      }
+      const maxBytes = Number(value('max.message.bytes'));
+      if (Number.isFinite(maxBytes) && maxBytes < LARGEST_RECORD_BYTES) {
+        this.#log.warn(
+          { topic: resource.resourceName, maxMessageBytes: maxBytes, needed: LARGEST_RECORD_BYTES },
+          'kafka relay: topic max.message.bytes is below the largest ledger event; such an event would block the relay',
+        );
+      }
     }
   }
 
@@ -419,8 +533,12 @@ export class KafkaRelay {
       idempotent: true,
       maxInFlightRequests: 1,
       // Retriable errors (a leader moving during a broker restart) are retried inside the producer session, which
-      // keeps its sequence numbers and so cannot duplicate; the client's short retry list would cut that short.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      // keeps its sequence numbers and so cannot duplicate, for about half a minute; an error that lasts longer
+      // comes back to the relay loop, which reports it (`backing-off`, `/ready` 503) and resends. kafkajs warns
+      // that bounded retries "may invalidate EoS": delivery here is at-least-once by design (consumers dedupe).
+      retry: { retries: 12, initialRetryTime: 100, maxRetryTime: 3_000 },
+      // Only the relay creates topics, with the settings it was given; never the broker's defaults.
+      allowAutoTopicCreation: false,
       // Java clients' murmur2 partitioning, so that a key lands on the same partition whoever produces it.
       createPartitioner: Partitioners.DefaultPartitioner,
     });

@@ -53,13 +53,20 @@ export class RelayCheckpoints {
       // A checkpoint lost to a power cut only means republishing (consumers dedupe), but FULL costs one fsync per
       // batch, which Kafka's acknowledgement round trip dwarfs.
       db.pragma('synchronous = FULL');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      for (let v = version; v < MIGRATIONS.length; v++) {
-        db.transaction(() => {
+      // The version is read inside the write transaction: two processes opening a new file at once (a relay and
+      // an operator's tool, two relays) must not both run the same migration.
+      db.transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version > MIGRATIONS.length) {
+          throw new Error(
+            `relay.db schema version ${version} is newer than this build understands (${MIGRATIONS.length})`,
+          );
+        }
+        for (let v = version; v < MIGRATIONS.length; v++) {
           db.exec(MIGRATIONS[v]!);
           db.pragma(`user_version = ${v + 1}`);
-        }).immediate();
-      }
+        }
+      }).immediate();
     } catch (error) {
       db.close();
       throw error;

@@ -2,13 +2,18 @@
  * The relay with no broker to talk to (a closed port): what it does while Kafka is away. Publishing to a real
  * broker is tested in test/kafka.
  */
-import { createServer } from 'node:net';
+
+import { readlinkSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { KafkaRelay, RelayCheckpoints } from '@ledger/messaging';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
+
+/** This process's pid namespace, as the relay writes it into its lease holder. */
+const namespace = readlinkSync('/proc/self/ns/pid').replace(/\//g, '');
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -139,15 +144,21 @@ t.test(
   async (t) => {
     const { relay, checkpoints } = await setup(t, { heartbeatMs: 10, leaseMs: 600_000 });
     // A pid above any pid_max (at most 2^22 on Linux): no such process.
-    t.ok(checkpoints.acquire('kafka', `${hostname()}/2147483647/crashed`, 600_000));
+    t.ok(checkpoints.acquire('kafka', `${hostname()}/${namespace}/2147483647/crashed`, 600_000));
     relay.start();
     await waitFor(() => relay.status().failures > 0, 'the relay to take over and try the broker');
-    t.match(checkpoints.read('kafka')?.holder, new RegExp(`^${hostname()}/${process.pid}/`));
+    t.equal(checkpoints.read('kafka')?.holder?.split('/')[2], String(process.pid));
   },
 );
 
 t.test('a lease held by a live process, or by another host, is waited for', async (t) => {
-  for (const holder of [`${hostname()}/${process.pid}/alive`, 'other-host/1/remote', 'not-a-relay-holder']) {
+  for (const holder of [
+    `${hostname()}/${namespace}/${process.pid}/alive`,
+    // Same host name, another pid namespace (a container): its pids mean nothing here.
+    `${hostname()}/pid:[1]/2147483647/other-container`,
+    `other-host/${namespace}/2147483647/remote`,
+    'not-a-relay-holder',
+  ]) {
     const { relay, checkpoints } = await setup(t, { heartbeatMs: 10, leaseMs: 600_000 });
     t.ok(checkpoints.acquire('kafka', holder, 600_000));
     relay.start();
@@ -155,4 +166,71 @@ t.test('a lease held by a live process, or by another host, is waited for', asyn
     t.equal(checkpoints.read('kafka')?.holder, holder);
     await relay.stop();
   }
+});
+
+t.test('a failing relay.db is reported and retried, never thrown at the process', async (t) => {
+  const { relay, checkpoints } = await setup(t, { heartbeatMs: 10 });
+  relay.start();
+  await waitFor(() => relay.status().failures > 0, 'a first failed attempt');
+  // The file goes away under the running relay: heartbeats and lease checks now fail.
+  checkpoints.close();
+  await waitFor(() => /not open/.test(relay.status().lastError ?? ''), 'the failure to be reported');
+  t.equal(relay.status().state, 'backing-off');
+  await relay.stop();
+  t.equal(relay.status().state, 'stopped', 'and it still stops');
+});
+
+t.test('a checkpoint beyond the store’s last event is refused with the way out', async (t) => {
+  const { relay, checkpoints } = await setup(t);
+  t.ok(checkpoints.acquire('kafka', 'previous', 1));
+  t.ok(checkpoints.save('kafka', 'previous', { commit: 999n, prepare: 999n }));
+  checkpoints.release('kafka', 'previous');
+  relay.start();
+  await waitFor(() => relay.status().failures > 0, 'a refused attempt');
+  t.match(relay.status().lastError, /beyond the store's last position 1: .*delete it/);
+  t.equal(checkpoints.read('kafka')?.position?.commit, 999n, 'the checkpoint is left for the operator');
+});
+
+t.test('start refuses while a run abandoned by stop() is still settling', async (t) => {
+  // A broker that accepts connections and never answers: kafkajs's connect hangs until it times out.
+  const sockets = new Set<Socket>();
+  const blackhole = createServer((socket) => {
+    sockets.add(socket);
+  });
+  await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+  const { port } = blackhole.address() as { port: number };
+  const store = new InMemoryEventStore();
+  const checkpoints = RelayCheckpoints.open(join(t.testdir(), 'relay.db'));
+  const relay = new KafkaRelay({
+    store,
+    checkpoints,
+    kafka: {
+      brokers: [`127.0.0.1:${port}`],
+      clientId: 'blackhole',
+      topicPrefix: '',
+      topicPartitions: 1,
+      topicRetentionMs: 1,
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  relay.start();
+  await waitFor(() => sockets.size > 0, 'the relay to connect');
+  await relay.stop(20);
+  t.equal(relay.status().state, 'stopped', 'stopped without waiting for the hung connect');
+  t.equal(checkpoints.read('kafka')?.holder, undefined, 'and the lease is given up');
+  t.throws(() => relay.start(), /still settling/);
+  // Hang up: the abandoned connect fails, the run ends, and a new start is allowed.
+  for (const socket of sockets) socket.destroy();
+  blackhole.close();
+  await waitFor(() => {
+    try {
+      relay.start();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'the abandoned run to settle');
+  await relay.stop(0);
+  checkpoints.close();
+  await store.close();
 });

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RelayCheckpoints } from '@ledger/messaging';
+import Database from 'better-sqlite3';
 import t from 'tap';
 
 t.test('the checkpoint survives reopening, with 64-bit positions intact', async (t) => {
@@ -43,4 +46,33 @@ t.test('opening a file that is not SQLite fails and leaves nothing open', async 
     'relay.db': 'not a database, just text that is long enough to be read as a header',
   });
   t.throws(() => RelayCheckpoints.open(join(dir, 'relay.db')));
+});
+
+t.test('a file from a newer build is refused; many openers at once migrate it once', async (t) => {
+  const dir = t.testdir();
+  const newer = join(dir, 'newer.db');
+  RelayCheckpoints.open(newer).close();
+  const raw = new Database(newer);
+  raw.pragma('user_version = 99');
+  raw.close();
+  t.throws(() => RelayCheckpoints.open(newer), /version 99 is newer/);
+
+  // Opened from child processes at the same moment, as a relay and the test poller did when this raced.
+  const path = join(dir, 'shared.db');
+  const opener = `import { RelayCheckpoints } from '@ledger/messaging'; RelayCheckpoints.open(${JSON.stringify(path)}).close();`;
+  const results = await Promise.all(
+    Array.from(
+      { length: 6 },
+      () =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', opener], {
+            cwd: fileURLToPath(new URL('..', import.meta.url)),
+            stdio: 'ignore',
+          });
+          child.once('exit', resolve);
+        }),
+    ),
+  );
+  t.same(results, [0, 0, 0, 0, 0, 0], 'every opener succeeded');
+  t.equal(RelayCheckpoints.open(path).read('kafka'), undefined);
 });

@@ -61,10 +61,6 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     logger: logger.child({ component: 'projector' }),
   });
   const queries = LedgerQueries.open(join(config.dataDir, 'read.db'), { runtime: projector.runtime });
-  const relay =
-    config.kafkaBrokers.length === 0
-      ? undefined
-      : startRelay({ store, dataDir: config.dataDir, config, logger: logger.child({ component: 'relay' }) });
 
   const app = createHttpApp({ logger });
   await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
@@ -77,6 +73,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries });
 
+  let relay: RunningRelay | undefined;
   const closeAll = async () => {
     await app.close();
     await projector.close();
@@ -93,6 +90,15 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     // A port in use, or a host that does not exist here: release the stores before reporting it.
     await closeAll();
     throw error;
+  }
+  // Last, once nothing else can fail: a relay started earlier would hold its lease through a failed start.
+  if (config.kafkaBrokers.length > 0) {
+    relay = startRelay({
+      store,
+      dataDir: config.dataDir,
+      config,
+      logger: logger.child({ component: 'relay' }),
+    });
   }
   let closing: Promise<void> | undefined;
   return {

@@ -49,33 +49,36 @@ export async function runRelay(
   const logger = createLogger(config, 'relay', logDestination);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
-  const relay = startRelay({
+  const app = createHttpApp({ logger });
+  let relay: RunningRelay | undefined;
+  await app.register(healthRoutes, { ready: () => relay?.relay.status().state === 'publishing' });
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    await store.close();
+    throw error;
+  }
+  // Started once listening succeeded, so that a failed start leaves no lease behind.
+  relay = startRelay({
     store,
     dataDir: config.dataDir,
     config,
     logger: logger.child({ component: 'relay' }),
     ...(tuning === undefined ? {} : { tuning }),
   });
-  const app = createHttpApp({ logger });
-  await app.register(healthRoutes, { ready: () => relay.relay.status().state === 'publishing' });
-  let url: string;
-  try {
-    url = await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await relay.close();
-    await store.close();
-    throw error;
-  }
+  const running = relay;
   logger.info({ url, dataDir: config.dataDir }, 'relay listening');
   let closing: Promise<void> | undefined;
   return {
     app,
-    relay,
+    relay: running,
     url,
     close() {
       closing ??= (async () => {
         await app.close();
-        await relay.close();
+        await running.close();
         await store.close();
       })();
       return closing;
