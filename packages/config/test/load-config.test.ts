@@ -117,12 +117,15 @@ t.test('when values are bad', async (t) => {
     t.notMatch(error.message, 'short', 'the admin key value is never echoed');
   });
 
-  t.test('brokers: set but empty, a port out of range, an IPv6 literal; underscores in names are fine', async (t) => {
-    for (const bad of [',', 'kafka:0', 'kafka:65536', '[::1]:9092', 'kafka:9092,nohost']) {
-      t.throws(() => loadConfig({ KAFKA_BROKERS: bad }), { message: /KAFKA_BROKERS/ }, bad);
-    }
-    t.same(loadConfig({ KAFKA_BROKERS: 'kafka_1:9092' }).kafkaBrokers, ['kafka_1:9092']);
-  });
+  t.test(
+    'brokers: set but empty, a port out of range, an IPv6 literal; underscores in names are fine',
+    async (t) => {
+      for (const bad of [',', 'kafka:0', 'kafka:65536', '[::1]:9092', 'kafka:9092,nohost']) {
+        t.throws(() => loadConfig({ KAFKA_BROKERS: bad }), { message: /KAFKA_BROKERS/ }, bad);
+      }
+      t.same(loadConfig({ KAFKA_BROKERS: 'kafka_1:9092' }).kafkaBrokers, ['kafka_1:9092']);
+    },
+  );
 
   t.test('a port out of range', async (t) => {
     t.throws(() => loadConfig({ PORT: '70000' }), {
