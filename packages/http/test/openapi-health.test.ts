@@ -34,6 +34,23 @@ t.test('OpenAPI is derived from the zod schemas and served at /docs', async (t) 
   t.notOk(doc.paths['/health'], 'health routes are hidden');
   const ui = await app.inject({ method: 'GET', url: '/docs' });
   t.ok([200, 302].includes(ui.statusCode));
+  const page = await app.inject({ method: 'GET', url: '/docs/' });
+  t.equal(page.statusCode, 200);
+  t.match(page.headers['content-type'], /text\/html/);
+  const csp = String(page.headers['content-security-policy']);
+  t.match(csp, /default-src 'self'/, 'the HTML page has a Content-Security-Policy');
+  t.match(
+    csp,
+    /script-src 'self'(;| 'sha256-)/,
+    'scripts from the ledger itself (and the UI’s own inline hashes)',
+  );
+  t.notMatch(csp, /unsafe-inline|unsafe-eval/);
+  t.notMatch(csp, /upgrade-insecure-requests/);
+  t.equal(page.headers['x-content-type-options'], 'nosniff');
+  t.equal(page.headers['x-frame-options'], 'SAMEORIGIN');
+  t.notOk(page.headers['strict-transport-security']);
+  const json = await app.inject({ method: 'GET', url: '/health' });
+  t.equal(json.headers['x-content-type-options'], 'nosniff', 'JSON routes get the headers too');
 
   t.test('without a description', async (t) => {
     const bare = createHttpApp({ logger: memoryLogger('silent').logger });
