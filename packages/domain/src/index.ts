@@ -57,6 +57,7 @@ export {
   ISO_3166_ALPHA2,
   LONG_TEXT_MAX,
   LongText,
+  mixesLookAlikeScripts,
   OfficialParty,
   OfficialPartyKind,
   Party,

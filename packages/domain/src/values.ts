@@ -165,9 +165,38 @@ export function actorIdOf(name: string): string {
     .replace(EDGE_DASHES, '');
 }
 
-/** A threat actor's name as said in a claim; it must contain a letter or a digit so that its id is not empty. */
+// Scripts whose letters are easily mistaken for one another (UTS #39's classic confusables): `Fаncy Bear` with
+// a Cyrillic `а` reads as `Fancy Bear` but would be another actor id, i.e. a second record of the same actor.
+const CONFUSABLE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Cyrillic}/u, /\p{Script=Greek}/u] as const;
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+/**
+ * Whether a name has a word mixing Latin, Cyrillic or Greek letters: the look-alike spoof of another actor's
+ * name. Words of one script each (`APT28 Фэнси`) and other scripts (`APT10 中国`) are fine.
+ *
+ * @example
+ * ```ts
+ * mixesLookAlikeScripts('Fancy Bear'); // false
+ * mixesLookAlikeScripts('F\u0430ncy Bear'); // true (Cyrillic а)
+ * ```
+ */
+export function mixesLookAlikeScripts(name: string): boolean {
+  for (const [word] of name.normalize('NFC').matchAll(WORD)) {
+    let scripts = 0;
+    for (const script of CONFUSABLE_SCRIPTS) if (script.test(word)) scripts += 1;
+    if (scripts > 1) return true;
+  }
+  return false;
+}
+
+/**
+ * A threat actor's name as said in a claim: it must contain a letter or a digit (so that its id is not empty),
+ * and no word may mix Latin, Cyrillic and Greek letters (look-alike names would split one actor in two).
+ */
 export const ActorName = ShortText.refine((name) => actorIdOf(name) !== '', {
   error: 'must contain a letter or a digit (the actor id is derived from it)',
+}).refine((name) => !mixesLookAlikeScripts(name), {
+  error: 'must not mix Latin, Cyrillic or Greek letters within a word (a look-alike of another name)',
 });
 export type ActorName = z.infer<typeof ActorName>;
 

@@ -9,6 +9,7 @@ import {
   HttpUrl,
   ISO_3166_ALPHA2,
   LongText,
+  mixesLookAlikeScripts,
   Party,
   PartyId,
   ShortText,
@@ -168,4 +169,32 @@ t.test('text must be well-formed Unicode: lone surrogates are refused, pairs kep
     'Fancy Bear 🐻',
     'a surrogate pair is a character like any other',
   );
+});
+
+t.test('look-alike actor names: no word may mix Latin, Cyrillic or Greek letters', async (t) => {
+  // Each of these reads as a Latin name but carries a Cyrillic or Greek letter.
+  for (const spoof of [
+    'F\u0430ncy Bear',
+    'Z\u0456rconium',
+    'Sandw\u043erm',
+    'APT\u039f28',
+    'Volt Typh\u03bfon',
+  ]) {
+    t.notOk(ActorName.safeParse(spoof).success, JSON.stringify(spoof));
+    t.ok(mixesLookAlikeScripts(spoof));
+  }
+  t.match(ActorName.safeParse('F\u0430ncy Bear').error?.issues[0]?.message, /look-alike/);
+  // One script per word is a name, whatever the scripts; so are scripts that are not confusable with Latin.
+  for (const name of [
+    'Fancy Bear',
+    'Фэнси Беар',
+    'APT28 Фэнси',
+    'Équipe Rouge',
+    'APT10 中国',
+    'ΑΠΤ',
+    'Lazarus 2',
+  ]) {
+    t.ok(ActorName.safeParse(name).success, name);
+  }
+  t.notOk(mixesLookAlikeScripts('Fancy Bear'));
 });
