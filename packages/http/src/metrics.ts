@@ -168,7 +168,9 @@ export class LedgerMetrics {
           result = 'ok';
           return appended;
         } catch (error) {
-          if ((error as { code?: unknown }).code === 'wrong-expected-version') result = 'conflict';
+          // Recognised by code, not instanceof: the error class may come from another copy of the package.
+          if ((error as { code?: unknown } | null | undefined)?.code === 'wrong-expected-version')
+            result = 'conflict';
           throw error;
         } finally {
           end({ result });
