@@ -550,6 +550,25 @@ function report(appends, reads) {
   return sections.join('\n');
 }
 
+/**
+ * The store's own append rate, the ingest ceiling of other suites (`http`): `appends` single-event appends from
+ * `appenders` concurrent callers after `warmUp`, on a fresh file with the default writer ('main-thread').
+ */
+export async function storeAppendRate({ appenders, appends, warmUp }) {
+  const files = new TempFiles();
+  try {
+    const { rate, latencies, appendsPerCommit } = await measureStore(
+      files,
+      claimStreams(STREAMS),
+      { appenders, appends, warmUp },
+      'main-thread',
+    );
+    return { rate, appendsPerCommit, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  } finally {
+    files.removeAll();
+  }
+}
+
 /** Runs the suite and prints its Markdown section to stdout; progress goes to stderr. */
 export async function run() {
   const files = new TempFiles();

@@ -85,3 +85,32 @@ export function claimMadeEvent(claimId, sequence) {
     },
   };
 }
+
+/** How many distinct actors `claimRequestBody` spreads its claims over. */
+export const REQUEST_ACTORS = 300;
+
+/**
+ * A `POST /v1/claims` body (ClaimMade data without `claimId` and `actor.id`), varied by `sequence`. Claims spread
+ * over `REQUEST_ACTORS` actors (`Volt Typhoon 7`…), so no single actor's read model takes every write.
+ */
+export function claimRequestBody(sequence) {
+  const { actor, attribution } = ACTORS[sequence % ACTORS.length];
+  return {
+    claimant: CLAIMANTS[sequence % CLAIMANTS.length],
+    actor: { name: `${actor.name} ${sequence % REQUEST_ACTORS}`, aliases: actor.aliases },
+    attribution,
+    targets: TARGETS[sequence % TARGETS.length],
+    summary: SUMMARY,
+    source: {
+      url: `https://security.example.com/blog/${sequence}/threat-actor-report`,
+      title: 'Threat actor report',
+    },
+    statedAt: new Date(BASE_TIME + sequence * 60_000).toISOString(),
+  };
+}
+
+/** The actor id (slug) of `claimRequestBody(sequence)`'s actor. */
+export function requestActorId(sequence) {
+  const { actor } = ACTORS[sequence % ACTORS.length];
+  return `${actor.name} ${sequence % REQUEST_ACTORS}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}

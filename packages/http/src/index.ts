@@ -45,6 +45,18 @@ export {
   KeyStore,
   MIN_ADMIN_KEY_LENGTH,
 } from './key-store.js';
+export {
+  type BatchObservation,
+  type CommitObservation,
+  LedgerMetrics,
+  type LedgerMetricsOptions,
+  METRICS_PREFIX,
+  type ProjectorSource,
+  RELAY_STATES,
+  type RelaySource,
+  UNMATCHED_ROUTE,
+} from './metrics.js';
+export { type MetricsPluginOptions, metricsPlugin } from './metrics.plugin.js';
 export { type OpenApiOptions, registerOpenApi } from './openapi.js';
 export { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
 export {

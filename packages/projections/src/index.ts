@@ -42,6 +42,7 @@ export {
   DEFAULT_BATCH_SIZE,
   LEASE_HEARTBEAT_MS,
   LEASE_TIMEOUT_MS,
+  type ProjectedBatch,
   ProjectionRuntime,
   type ProjectionRuntimeOptions,
   projections,

@@ -39,6 +39,12 @@ export interface ProjectionRuntimeOptions {
   readonly leaseHeartbeatMs?: number;
 }
 
+/** One batch the live runtime committed: how many events it folded and how long its transaction took. */
+export interface ProjectedBatch {
+  readonly events: number;
+  readonly durationMs: number;
+}
+
 /** Progress of a rebuild: `done` is the last position folded, `total` the store's last position. */
 export interface RebuildProgress {
   readonly done: number;
@@ -115,7 +121,7 @@ export class ProjectionRuntime {
   readonly #retryDelayMs: number;
   readonly #leaseHeartbeatMs: number;
   readonly #holder = randomUUID();
-  readonly #listeners = new Set<(position: number) => void>();
+  readonly #listeners = new Set<(position: number, batch: ProjectedBatch) => void>();
   #position: number;
   #loop: Promise<void> | undefined;
   #subscription: Subscription | undefined;
@@ -151,10 +157,10 @@ export class ProjectionRuntime {
   }
 
   /**
-   * Calls `listener(position)` after every committed batch (in this process). Returns the function that
-   * removes it. `LedgerQueries.waitForPosition` wakes on it.
+   * Calls `listener(position, batch)` after every committed batch (in this process). Returns the function that
+   * removes it. `LedgerQueries.waitForPosition` wakes on it; the metrics count batch sizes with it.
    */
-  onProgress(listener: (position: number) => void): () => void {
+  onProgress(listener: (position: number, batch: ProjectedBatch) => void): () => void {
     this.#listeners.add(listener);
     return () => {
       this.#listeners.delete(listener);
@@ -398,6 +404,7 @@ export class ProjectionRuntime {
         );
       },
     };
+    const started = performance.now();
     const stored = internals.db
       .transaction(() => {
         // Inside the IMMEDIATE transaction: no other writer can move the checkpoint until this one commits.
@@ -429,9 +436,10 @@ export class ProjectionRuntime {
     }
     this.#position = Number(last.position.commit);
     this.#failures = 0;
+    const projected: ProjectedBatch = { events: batch.length, durationMs: performance.now() - started };
     for (const listener of this.#listeners) {
       try {
-        listener(this.#position);
+        listener(this.#position, projected);
       } catch (error) {
         this.#log.error({ err: error }, 'progress listener failed');
       }

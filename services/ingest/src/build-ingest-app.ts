@@ -6,6 +6,8 @@ import {
   createHttpApp,
   type HttpApp,
   healthRoutes,
+  LedgerMetrics,
+  metricsPlugin,
   rateLimitPlugin,
   registerOpenApi,
   type StateStore,
@@ -19,6 +21,11 @@ export interface IngestAppDeps {
   /** `rateLimit`: requests per minute per non-admin key (`LEDGER_RATE_LIMIT`). */
   readonly config: Pick<LedgerConfig, 'idempotencyTtlMs' | 'rateLimit'>;
   readonly logger: FastifyBaseLogger;
+  /**
+   * The process's metrics, served at `/metrics`; appends through `ingestRoutes` are counted and timed. Default: a
+   * fresh `LedgerMetrics` for service `ingest`.
+   */
+  readonly metrics?: LedgerMetrics;
   /** The server clock for `recordedAt`; default `() => new Date()`. */
   readonly clock?: () => Date;
 }
@@ -27,8 +34,8 @@ export interface IngestAppDeps {
 export const INGEST_API_VERSION = '1.0.0';
 
 /**
- * The ingest service as a fastify app: `createHttpApp` + OpenAPI (`/docs`) + auth + per-key rate limit +
- * `/health`, `/ready` + `ingestRoutes` + `adminKeysRoutes` (ingest owns the writes, key management included).
+ * The ingest service as a fastify app: `createHttpApp` + `/metrics` + OpenAPI (`/docs`) + auth + per-key rate
+ * limit + `/health`, `/ready` + `ingestRoutes` + `adminKeysRoutes` (ingest owns the writes, key management included).
  * Tests call it with `app.inject`; `main.ts` listens.
  *
  * @example
@@ -39,13 +46,15 @@ export const INGEST_API_VERSION = '1.0.0';
  */
 export async function buildIngestApp(deps: IngestAppDeps): Promise<HttpApp> {
   const app = createHttpApp({ logger: deps.logger });
+  const metrics = deps.metrics ?? new LedgerMetrics({ service: 'ingest' });
+  await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger — ingest', version: INGEST_API_VERSION });
   await app.register(authPlugin, { keys: deps.state.keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(healthRoutes);
   await app.register(adminKeysRoutes, { keys: deps.state.keys });
   await app.register(ingestRoutes, {
-    store: deps.store,
+    store: metrics.instrumentStore(deps.store),
     state: deps.state,
     config: deps.config,
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),

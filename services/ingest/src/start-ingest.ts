@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, loadConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { ADMIN_KEY_FILE, type HttpApp, StateStore } from '@ledger/http';
+import { ADMIN_KEY_FILE, type HttpApp, LedgerMetrics, StateStore } from '@ledger/http';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -35,7 +35,11 @@ export async function startIngest(
     );
   }
   await mkdir(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const metrics = new LedgerMetrics({ service: 'ingest' });
+  const store = await SqliteEventStore.open({
+    path: join(config.dataDir, 'events.db'),
+    onCommit: metrics.recordCommit,
+  });
   const state = StateStore.open(join(config.dataDir, 'state.db'), {
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
@@ -54,7 +58,7 @@ export async function startIngest(
           `  ${admin.key}\n\n`,
       );
     }
-    const app = await buildIngestApp({ store, state, config, logger });
+    const app = await buildIngestApp({ store, state, config, logger, metrics });
     await app.listen({ host: config.host, port: config.port });
     return {
       app,

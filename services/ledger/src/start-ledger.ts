@@ -7,6 +7,8 @@ import {
   authPlugin,
   createHttpApp,
   healthRoutes,
+  LedgerMetrics,
+  metricsPlugin,
   rateLimitPlugin,
   registerOpenApi,
   StateStore,
@@ -48,7 +50,12 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     ]);
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  // One registry for the whole process: every piece it hosts reports into it, served at /metrics.
+  const metrics = new LedgerMetrics({ service: 'ledger' });
+  const store = await SqliteEventStore.open({
+    path: join(config.dataDir, 'events.db'),
+    onCommit: metrics.recordCommit,
+  });
   const state = StateStore.open(join(config.dataDir, 'state.db'));
   const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
   const { key: generatedAdminKey } = await state.keys.ensureBootstrapAdmin({
@@ -60,18 +67,20 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
     readModels,
     logger: logger.child({ component: 'projector' }),
   });
+  metrics.watchProjector(projector.runtime, store);
   const queries = LedgerQueries.open(join(config.dataDir, 'read.db'), { runtime: projector.runtime });
 
   const app = createHttpApp({ logger });
+  await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
   await app.register(authPlugin, { keys: state.keys });
   // After auth (the limit is per key id), before the routes it limits.
   await app.register(rateLimitPlugin, { max: config.rateLimit });
   await app.register(adminKeysRoutes, { keys: state.keys });
-  await app.register(ingestRoutes, { store, state, config });
+  await app.register(ingestRoutes, { store: metrics.instrumentStore(store), state, config });
   await app.register(queryRoutes, { queries, config });
-  await app.register(subscriptionsRoutes, { queries });
+  await app.register(subscriptionsRoutes, { queries, metrics });
 
   let relay: RunningRelay | undefined;
   const closeAll = async () => {
@@ -99,6 +108,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
       config,
       logger: logger.child({ component: 'relay' }),
     });
+    metrics.watchRelay(relay.relay, store);
   }
   let closing: Promise<void> | undefined;
   return {

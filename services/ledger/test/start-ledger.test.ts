@@ -94,3 +94,41 @@ t.test('read routes refuse what they cannot answer', async (t) => {
   t.equal(docs.status, 200, 'the OpenAPI document is served');
   t.ok((docs.body.paths as Record<string, unknown>)['/v1/actors/{actorId}'], 'and describes the read routes');
 });
+
+/** The value of the first sample of `name` carrying every label of `labels`, in any order (NaN if none). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const line = text
+    .split('\n')
+    .find(
+      (candidate) =>
+        candidate.startsWith(`${name}{`) &&
+        Object.entries(labels).every(([key, value]) => candidate.includes(`${key}="${value}"`)),
+    );
+  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+t.test(
+  'GET /metrics (no key) reports requests by route, appends, group commits and the projector',
+  async (t) => {
+    const { ledger, inject } = await ledgerIn(t);
+    const made = await inject('POST', '/v1/claims', claim('Gamaredon'));
+    t.equal(made.status, 201);
+    const read = await inject('GET', `/v1/actors/gamaredon?minPosition=${made.body.position}`);
+    t.equal(read.status, 200);
+    const response = await ledger.app.inject({ method: 'GET', url: '/metrics' });
+    t.equal(response.statusCode, 200);
+    const text = response.body;
+    const http = 'ledger_http_request_duration_seconds_count';
+    t.equal(
+      sample(text, http, { method: 'POST', route: '/v1/claims', status_code: '201', service: 'ledger' }),
+      1,
+    );
+    t.equal(sample(text, http, { method: 'GET', route: '/v1/actors/:actorId', status_code: '200' }), 1);
+    t.equal(sample(text, 'ledger_appends_total', { result: 'ok' }), 1);
+    t.ok(sample(text, 'ledger_store_commit_appends_count') >= 1);
+    t.ok(sample(text, 'ledger_projector_batch_events_count') >= 1);
+    t.equal(sample(text, 'ledger_projector_position'), made.body.position);
+    t.equal(sample(text, 'ledger_projector_lag_events'), 0);
+    t.ok(sample(text, 'ledger_process_resident_memory_bytes') > 0);
+  },
+);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, createLogger, loadConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { createHttpApp, type HttpApp, healthRoutes } from '@ledger/http';
+import { createHttpApp, type HttpApp, healthRoutes, LedgerMetrics, metricsPlugin } from '@ledger/http';
 import { ReadModels } from '@ledger/projections';
 import type { DestinationStream } from 'pino';
 import { type RunningProjector, startProjector } from './start-projector.js';
@@ -18,7 +18,7 @@ export interface ProjectorProcess {
 
 /**
  * The projector as its own process: `<dataDir>/events.db` folded into `<dataDir>/read.db`, with `GET /health`
- * and `GET /ready` (ready while the runtime runs) on `PORT`. Throws `ConfigError` on a bad environment.
+ * and `GET /ready` (ready while the runtime runs) and `GET /metrics` (lag, batch sizes) on `PORT`. Throws `ConfigError` on a bad environment.
  *
  * @example
  * ```ts
@@ -45,7 +45,10 @@ export async function runProjector(
     readModels,
     logger: logger.child({ component: 'projector' }),
   });
+  const metrics = new LedgerMetrics({ service: 'projector' });
+  metrics.watchProjector(projector.runtime, store);
   const app = createHttpApp({ logger });
+  await app.register(metricsPlugin, { metrics });
   await app.register(healthRoutes, { ready: () => projector.runtime.running });
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, dataDir: config.dataDir }, 'projector listening');

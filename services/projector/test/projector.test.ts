@@ -75,6 +75,9 @@ t.test('runProjector: the process alone, on a data dir, with /health and /ready'
   t.equal(health.status, 200);
   t.same(await health.json(), { status: 'ok' });
   t.equal((await fetch(`${running.url}/ready`)).status, 200);
+  const metrics = await (await fetch(`${running.url}/metrics`)).text();
+  t.match(metrics, /^ledger_projector_lag_events\{service="projector"\} 0$/m, 'caught up: no lag');
+  t.match(metrics, /^ledger_projector_batch_events_count\{service="projector"\} [1-9]/m);
   await running.projector.close();
   t.equal((await fetch(`${running.url}/ready`)).status, 503, 'not ready once the runtime stopped');
   await running.close();

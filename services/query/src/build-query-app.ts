@@ -3,6 +3,8 @@ import {
   authPlugin,
   createHttpApp,
   healthRoutes,
+  LedgerMetrics,
+  metricsPlugin,
   rateLimitPlugin,
   registerOpenApi,
   type StateStore,
@@ -18,6 +20,8 @@ export interface QueryAppDeps {
   readonly state: StateStore;
   readonly config: LedgerConfig;
   readonly logger: Logger;
+  /** The process's metrics, served at `/metrics` (default: a fresh `LedgerMetrics` for service `query`). */
+  readonly metrics?: LedgerMetrics;
   /** Heartbeat and slow-consumer limits of `GET /v1/subscriptions/:topic` (defaults otherwise). */
   readonly subscriptions?: Omit<SubscriptionsRoutesOptions, 'queries'>;
 }
@@ -33,11 +37,13 @@ export interface QueryAppDeps {
  */
 export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance> {
   const app = createHttpApp({ logger: deps.logger });
+  const metrics = deps.metrics ?? new LedgerMetrics({ service: 'query' });
+  await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger: query', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
   await app.register(authPlugin, { keys: deps.state.keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
-  await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries });
+  await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries, metrics });
   return app;
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { ActorId, StateCode } from '@ledger/domain';
-import { PROBLEM_TYPE_BASE, ProblemDetails } from '@ledger/http';
+import { type LedgerMetrics, PROBLEM_TYPE_BASE, ProblemDetails } from '@ledger/http';
 import type { AuditEvent, EventFilter, LedgerQueries } from '@ledger/projections';
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,6 +16,8 @@ export interface SubscriptionsRoutesOptions {
   readonly drainTimeoutMs?: number;
   /** Events read from read.db per page (default 500). */
   readonly pageSize?: number;
+  /** Counts open streams (`ledger_sse_clients`). */
+  readonly metrics?: Pick<LedgerMetrics, 'sseClient'>;
 }
 
 export const Topic = z.enum(['claims', 'denials', 'confirmations', 'retractions', 'all']);
@@ -137,12 +139,14 @@ export const subscriptionsRoutes: FastifyPluginAsync<SubscriptionsRoutesOptions>
       });
       const stream = new SseStream(res, request.log, { maxBufferedBytes, drainTimeoutMs });
       open.add(stream);
+      options.metrics?.sseClient(1);
       // The response closes when the client goes away (or once it ended): stop reading for it.
       res.once('close', () => stream.stop());
       try {
         await follow(stream, after, filter);
       } finally {
         open.delete(stream);
+        options.metrics?.sseClient(-1);
         stream.stop();
       }
     },

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, createLogger, loadConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { createHttpApp, type HttpApp, healthRoutes } from '@ledger/http';
+import { createHttpApp, type HttpApp, healthRoutes, LedgerMetrics, metricsPlugin } from '@ledger/http';
 import type { DestinationStream } from 'pino';
 import { type RelayDeps, type RunningRelay, startRelay } from './start-relay.js';
 
@@ -17,7 +17,8 @@ export interface RelayProcess {
 
 /**
  * The relay as its own process: `<dataDir>/events.db` published to `KAFKA_BROKERS`, checkpoint in
- * `<dataDir>/relay.db`, `GET /health` and `GET /ready` (ready while it publishes) on `PORT`. Throws
+ * `<dataDir>/relay.db`, `GET /health`, `GET /ready` (ready while it publishes) and `GET /metrics` (published,
+ * lag, state) on `PORT`. Throws
  * `ConfigError` on a bad environment or when `KAFKA_BROKERS` is not set.
  *
  * @example
@@ -50,6 +51,8 @@ export async function runRelay(
   mkdirSync(config.dataDir, { recursive: true });
   const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
   const app = createHttpApp({ logger });
+  const metrics = new LedgerMetrics({ service: 'relay' });
+  await app.register(metricsPlugin, { metrics });
   let relay: RunningRelay | undefined;
   await app.register(healthRoutes, { ready: () => relay?.relay.status().state === 'publishing' });
   let url: string;
@@ -69,6 +72,7 @@ export async function runRelay(
     ...(tuning === undefined ? {} : { tuning }),
   });
   const running = relay;
+  metrics.watchRelay(running.relay, store);
   logger.info({ url, dataDir: config.dataDir }, 'relay listening');
   let closing: Promise<void> | undefined;
   return {
