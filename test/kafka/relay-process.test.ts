@@ -72,20 +72,37 @@ void withBroker(
 
     const prefix = uniquePrefix();
     const env = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '4' };
-    // Kill right after the relay logs that it is sending a request: the request is then usually in flight, or
-    // acknowledged but not yet checkpointed. Repeat until Kafka holds more records than the checkpoint covers,
-    // which only such a kill can cause here (every event up to the checkpoint is on Kafka; the broker never fails).
+    // Freeze the relay (SIGSTOP) just after it logs that it sends a request, and look at Kafka: if the broker
+    // already holds more records than the frozen checkpoint covers, the request is in flight or acknowledged but
+    // not checkpointed, and a SIGKILL now is a kill mid-batch. Otherwise let it go on (SIGCONT) to its next
+    // request. Kills at other moments (between batches) are covered by the rounds that do not find one.
     const debugEnv = { ...env, LOG_LEVEL: 'debug' };
     let killedAt = 0;
     let midBatch = false;
-    for (let round = 0; round < 10 && !midBatch; round++) {
+    for (let round = 0; round < 3; round++) {
       const relay = await startServiceProcess('relay', dataDir, debugEnv);
+      // A failure below must not leave a frozen relay behind (SIGTERM would wait for SIGCONT forever).
+      t.teardown(() => relay.kill());
       const sending = () => relay.output.filter((line) => line.includes('"kafka relay: sending"')).length;
-      // The second request of this run, so that each round also starts from a checkpoint a previous one saved.
-      await waitFor(() => sending() >= 2, `round ${round}: a request being sent`);
-      await relay.kill();
+      for (let request = 2; relay.child.exitCode === null; request++) {
+        await waitFor(
+          () => sending() >= request || relayCheckpoint(dataDir) === end,
+          `round ${round}: a request`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        relay.child.kill('SIGSTOP');
+        const frozenAt = relayCheckpoint(dataDir);
+        const deadline = Date.now() + 500;
+        let ahead = false;
+        while (!ahead && Date.now() < deadline) ahead = (await recordsOnKafka(brokers, prefix)) > frozenAt;
+        if (ahead || round > 0 || frozenAt === end) {
+          await relay.kill();
+          midBatch ||= ahead;
+          break;
+        }
+        relay.child.kill('SIGCONT');
+      }
       killedAt = relayCheckpoint(dataDir);
-      midBatch = (await recordsOnKafka(brokers, prefix)) > killedAt;
     }
     t.ok(midBatch, 'a kill landed between a send and its checkpoint');
     t.ok(killedAt < end, `killed mid-stream: the last kill left the checkpoint at ${killedAt} of ${end}`);

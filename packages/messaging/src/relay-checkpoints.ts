@@ -53,20 +53,23 @@ export class RelayCheckpoints {
       // A checkpoint lost to a power cut only means republishing (consumers dedupe), but FULL costs one fsync per
       // batch, which Kafka's acknowledgement round trip dwarfs.
       db.pragma('synchronous = FULL');
-      // The version is read inside the write transaction: two processes opening a new file at once (a relay and
-      // an operator's tool, two relays) must not both run the same migration.
-      db.transaction(() => {
-        const version = db.pragma('user_version', { simple: true }) as number;
-        if (version > MIGRATIONS.length) {
-          throw new Error(
-            `relay.db schema version ${version} is newer than this build understands (${MIGRATIONS.length})`,
-          );
-        }
-        for (let v = version; v < MIGRATIONS.length; v++) {
-          db.exec(MIGRATIONS[v]!);
-          db.pragma(`user_version = ${v + 1}`);
-        }
-      }).immediate();
+      // The version is read again inside the write transaction: two processes opening a new file at once (a relay
+      // and an operator's tool, two relays) must not both run the same migration. An up-to-date file is opened
+      // without taking the write lock, so a reader never waits for a relay that holds it.
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current !== MIGRATIONS.length)
+        db.transaction(() => {
+          const version = db.pragma('user_version', { simple: true }) as number;
+          if (version > MIGRATIONS.length) {
+            throw new Error(
+              `relay.db schema version ${version} is newer than this build understands (${MIGRATIONS.length})`,
+            );
+          }
+          for (let v = version; v < MIGRATIONS.length; v++) {
+            db.exec(MIGRATIONS[v]!);
+            db.pragma(`user_version = ${v + 1}`);
+          }
+        }).immediate();
     } catch (error) {
       db.close();
       throw error;
