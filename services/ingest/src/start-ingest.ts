@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger, loadConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { createLogger, loadConfig, openEventStore } from '@ledger/config';
 import { ADMIN_KEY_FILE, type HttpApp, StateStore } from '@ledger/http';
 import { buildIngestApp } from './build-ingest-app.js';
 
@@ -29,13 +28,8 @@ export async function startIngest(
 ): Promise<RunningIngest> {
   const config = loadConfig(env);
   const logger = createLogger(config, 'ingest');
-  if (config.store !== 'sqlite') {
-    throw new Error(
-      `LEDGER_STORE=${config.store}: the ingest service runs on the embedded SQLite store only`,
-    );
-  }
   await mkdir(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const store = await openEventStore(config);
   const state = StateStore.open(join(config.dataDir, 'state.db'), {
     idempotencyTtlMs: config.idempotencyTtlMs,
   });

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type LedgerConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { type LedgerConfig, openEventStore } from '@ledger/config';
 import {
   adminKeysRoutes,
   authPlugin,
@@ -41,14 +40,8 @@ export interface RunningLedger {
  * console.log(`listening on ${ledger.url}`);
  */
 export async function startLedger(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
-  if (config.store !== 'sqlite') {
-    // Refuse rather than quietly write to the embedded store when the operator asked for another one.
-    throw new ConfigError([
-      { variable: 'LEDGER_STORE', message: `'${config.store}' is not available in this build; use 'sqlite'` },
-    ]);
-  }
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const store = await openEventStore(config);
   const state = StateStore.open(join(config.dataDir, 'state.db'));
   const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
   const { key: generatedAdminKey } = await state.keys.ensureBootstrapAdmin({
