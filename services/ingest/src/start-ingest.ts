@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, loadConfig, openEventStore } from '@ledger/config';
-import { ADMIN_KEY_FILE, type HttpApp, StateStore } from '@ledger/http';
+import { ADMIN_KEY_FILE, EventStoreIdempotency, type HttpApp, StateStore } from '@ledger/http';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -48,7 +48,18 @@ export async function startIngest(
           `  ${admin.key}\n\n`,
       );
     }
-    const app = await buildIngestApp({ store, state, config, logger });
+    // Across machines (EventStoreDB) state.db is per node: the records must live where every node looks.
+    const idempotency =
+      config.store === 'eventstoredb'
+        ? new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs })
+        : undefined;
+    const app = await buildIngestApp({
+      store,
+      state,
+      config,
+      logger,
+      ...(idempotency === undefined ? {} : { idempotency }),
+    });
     await app.listen({ host: config.host, port: config.port });
     return {
       app,

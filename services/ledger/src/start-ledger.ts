@@ -5,6 +5,7 @@ import {
   adminKeysRoutes,
   authPlugin,
   createHttpApp,
+  EventStoreIdempotency,
   healthRoutes,
   rateLimitPlugin,
   registerOpenApi,
@@ -66,7 +67,14 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   // After auth (the limit is per key id), before the routes it limits.
   await app.register(rateLimitPlugin, { max: config.rateLimit });
   await app.register(adminKeysRoutes, { keys: state.keys });
-  await app.register(ingestRoutes, { store, state, config });
+  await app.register(ingestRoutes, {
+    store,
+    state,
+    config,
+    ...(config.store === 'eventstoredb'
+      ? { idempotency: new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs }) }
+      : {}),
+  });
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries });
 
