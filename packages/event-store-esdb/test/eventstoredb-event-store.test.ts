@@ -62,6 +62,28 @@ t.test('refuses event ids that are not UUIDs', async (t) => {
   });
 });
 
+t.test('an append acknowledged without a position and no event to take it from is an error', async (t) => {
+  const server = new SimulatedServer();
+  const client = server.client();
+  const store = new EventStoreDbEventStore({
+    client: {
+      ...client,
+      readStream: client.readStream.bind(client),
+      readAll: client.readAll.bind(client),
+      subscribeToAll: client.subscribeToAll.bind(client),
+      dispose: client.dispose.bind(client),
+      appendToStream: async () => ({ success: true, nextExpectedRevision: 5n }),
+    } as typeof client,
+  });
+  t.teardown(() => store.close());
+  await client.appendToStream('s', [
+    { id: randomUUID(), contentType: 'application/json', type: 'A', data: {}, metadata: undefined },
+  ]);
+  await t.rejects(store.appendToStream('s', [{ type: 'A', data: {} }]), {
+    message: /acknowledged an append to s without a position/,
+  });
+});
+
 t.test('needs a connection string or a client; connecting is lazy', async (t) => {
   t.throws(() => new EventStoreDbEventStore({}), /connectionString or a client/);
   const store = new EventStoreDbEventStore({ connectionString: 'esdb://127.0.0.1:1?tls=false' });

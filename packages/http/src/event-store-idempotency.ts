@@ -76,8 +76,7 @@ export function evolveIdempotencyRecord(
   }
 }
 
-function isExpired(record: IdempotencyRecordState, now: number): boolean {
-  if (record.state === 'none') return true;
+function isExpired(record: Exclude<IdempotencyRecordState, { state: 'none' }>, now: number): boolean {
   return (
     record.expiresAt <= now && (record.state === 'completed' || now - record.lockedAt >= STALE_IN_FLIGHT_MS)
   );
@@ -148,7 +147,7 @@ export class EventStoreIdempotency implements IdempotencyRecords {
       const { record, revision } = await this.#read(stream);
       let won: boolean;
       let result: BeginResult;
-      if (isExpired(record, now)) {
+      if (record.state === 'none' || isExpired(record, now)) {
         const ttl = input.ttlMs ?? this.#ttlMs;
         won = await this.#append(
           stream,
@@ -159,8 +158,6 @@ export class EventStoreIdempotency implements IdempotencyRecords {
           revision,
         );
         result = { kind: 'new', createdAt: now, resumed: false };
-      } else if (record.state === 'none') {
-        throw new Error('unreachable: a record in state none is expired');
       } else if (record.requestHash !== input.requestHash) {
         return { kind: 'mismatch' };
       } else if (record.state === 'completed') {

@@ -107,4 +107,25 @@ t.test('store errors other than conflicts pass through', async (t) => {
   const records = new EventStoreIdempotency(store);
   await store.close();
   await t.rejects(records.begin({ ...scope, requestHash: 'h' }), { code: 'event-store-closed' });
+
+  const readable = new InMemoryEventStore();
+  t.teardown(() => readable.close());
+  const failing = Object.create(readable) as InMemoryEventStore;
+  failing.appendToStream = async () => {
+    throw Object.assign(new Error('unavailable'), { code: 'unavailable' });
+  };
+  failing.readStream = (name, options) => readable.readStream(name, options);
+  await t.rejects(new EventStoreIdempotency(failing).begin({ ...scope, requestHash: 'h' }), {
+    code: 'unavailable',
+  });
+});
+
+t.test('a node that keeps losing the race answers in-flight', async (t) => {
+  const store = new InMemoryEventStore();
+  t.teardown(() => store.close());
+  const a = new EventStoreIdempotency(store, { maxRetries: 0 });
+  const b = new EventStoreIdempotency(store, { maxRetries: 0 });
+  const key = { ...scope, requestHash: 'h' };
+  const results = await Promise.all([a.begin(key), b.begin(key)]);
+  t.same(results.map((r) => r.kind).sort(), ['in-flight', 'new']);
 });
