@@ -10,3 +10,12 @@ export { isLedgerUp, LedgerApiError, LedgerClient, type WriteResult } from './le
 export { type RebuildProgress, runRebuild } from './rebuild.command.js';
 export { expectedStatuses } from './september-2020.scenario.js';
 export { formatEvent, runSubscribe, type SubscribeOptions } from './subscribe.command.js';
+export {
+  type ExportedEvent,
+  eventToLine,
+  exportEvents,
+  type ImportResult,
+  importEvents,
+  lineToEvent,
+  TransferError,
+} from './transfer.command.js';

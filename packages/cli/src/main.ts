@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { once } from 'node:events';
 /**
  * `ledger`: the Attribution Ledger's command-line tool.
  *
@@ -6,13 +7,17 @@
  *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
  *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
  *   ledger keys create|list|revoke …       manage API keys over the admin API
+ *   ledger export [--data-dir DIR] [--out FILE|-]   every event as NDJSON, in $all order
+ *   ledger import [--data-dir DIR] [--in FILE|-]    load an export into an empty data dir (all or nothing)
  */
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLogger, loadConfig } from '@ledger/config';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { startLedger } from '@ledger/ledger';
 import { SingleBar } from 'cli-progress';
 import { runDemo } from './demo.command.js';
@@ -20,6 +25,7 @@ import { KEYS_USAGE, runKeys } from './keys.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
+import { exportEvents, importEvents } from './transfer.command.js';
 
 const USAGE = `usage:
   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
@@ -35,6 +41,13 @@ const USAGE = `usage:
                                         (position type actor party: text), from the start or after
                                         position N; reconnects with Last-Event-ID; Ctrl-C stops it.
                                         URL defaults to http://HOST:PORT, KEY as for demo
+  ledger export [--data-dir DIR] [--out FILE|-]
+                                        write every event of DIR's store as NDJSON, one line per event in
+                                        $all order (bigints as strings); to stdout unless --out FILE
+  ledger import [--data-dir DIR] [--in FILE|-]
+                                        load an export into DIR, whose store must hold no events (stop the
+                                        ledger first); all or nothing: a bad line (named by its number)
+                                        leaves DIR as it was. Then run \`ledger rebuild\` for the read models
 ${KEYS_USAGE}`;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -156,6 +169,60 @@ async function subscribe(args: string[]): Promise<number> {
   return 0;
 }
 
+async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, out: { type: 'string' } },
+  });
+  const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
+  const path = join(dataDir, 'events.db');
+  if (!existsSync(path)) {
+    process.stderr.write(`ledger export: no event store at ${path}\n`);
+    return 2;
+  }
+  const toFile = values.out !== undefined && values.out !== '-';
+  const out = toFile ? createWriteStream(values.out!) : process.stdout;
+  const store = await SqliteEventStore.open({ path });
+  try {
+    const { events, lastPosition } = await exportEvents(store, async (chunk) => {
+      if (!out.write(chunk)) await once(out, 'drain');
+    });
+    if (toFile)
+      await new Promise<void>((resolve, reject) =>
+        out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+      );
+    process.stderr.write(
+      `exported ${events} events${lastPosition === undefined ? '' : ` up to position ${lastPosition}`}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function importCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, in: { type: 'string' } } });
+  const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
+  const input = values.in === undefined || values.in === '-' ? process.stdin : createReadStream(values.in);
+  await mkdir(dataDir, { recursive: true });
+  try {
+    const { events, streams } = await importEvents(dataDir, {
+      // readline emits from the moment it exists: create it only when the import starts reading.
+      [Symbol.asyncIterator]: () =>
+        createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator](),
+    });
+    process.stdout.write(
+      `imported ${events} events in ${streams} streams into ${join(dataDir, 'events.db')}\n`,
+    );
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'bad-line' && code !== 'target-not-empty' && code !== 'append-refused') throw error;
+    process.stderr.write(`ledger import: ${(error as Error).message}; nothing was imported\n`);
+    return code === 'target-not-empty' ? 3 : 1;
+  }
+}
+
 function keys(args: string[]): Promise<number> {
   return runKeys(args, {
     print: (line) => process.stdout.write(`${line}\n`),
@@ -170,6 +237,8 @@ function keys(args: string[]): Promise<number> {
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   demo,
+  export: exportCommand,
+  import: importCommand,
   keys,
   rebuild: rebuildCommand,
   subscribe,

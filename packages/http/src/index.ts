@@ -15,6 +15,15 @@ export {
   type HttpApp,
   MAX_PARAM_LENGTH,
 } from './create-http-app.js';
+export {
+  EventStoreIdempotency,
+  type EventStoreIdempotencyOptions,
+  evolveIdempotencyRecord,
+  IDEMPOTENCY_STREAM_PREFIX,
+  type IdempotencyRecordState,
+  type IdempotencyRecords,
+  idempotencyStream,
+} from './event-store-idempotency.js';
 export { type HealthRoutesOptions, healthRoutes } from './health.routes.js';
 export {
   FieldError,

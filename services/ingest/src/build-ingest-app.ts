@@ -6,6 +6,7 @@ import {
   createHttpApp,
   type HttpApp,
   healthRoutes,
+  type IdempotencyRecords,
   LedgerMetrics,
   metricsPlugin,
   rateLimitPlugin,
@@ -18,6 +19,8 @@ import { ingestRoutes } from './ingest.routes.js';
 export interface IngestAppDeps {
   readonly store: EventStore;
   readonly state: StateStore;
+  /** Where idempotency records live; default `state.idempotency` (see `IngestRoutesOptions`). */
+  readonly idempotency?: IdempotencyRecords;
   /** `rateLimit`: requests per minute per non-admin key (`LEDGER_RATE_LIMIT`). */
   readonly config: Pick<LedgerConfig, 'idempotencyTtlMs' | 'rateLimit'>;
   readonly logger: FastifyBaseLogger;
@@ -57,6 +60,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<HttpApp> {
     store: metrics.instrumentStore(deps.store),
     state: deps.state,
     config: deps.config,
+    ...(deps.idempotency === undefined ? {} : { idempotency: deps.idempotency }),
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   });
   return app;

@@ -17,6 +17,7 @@ import { type Decider, type EventStore, handleCommand, type RecordedEvent } from
 import {
   assertSpeaksAs,
   HttpProblem,
+  type IdempotencyRecords,
   principalOf,
   requestHash,
   type Scope,
@@ -39,6 +40,11 @@ export interface IngestRoutesOptions {
   readonly store: EventStore;
   readonly state: StateStore;
   readonly config: Pick<LedgerConfig, 'idempotencyTtlMs'>;
+  /**
+   * Where idempotency records live; default `state.idempotency` (state.db, shared by the processes of one
+   * machine). With EventStoreDB, `EventStoreIdempotency` keeps them in the event store for every node.
+   */
+  readonly idempotency?: IdempotencyRecords;
   /** The server clock for `recordedAt`; default `() => new Date()`. */
   readonly clock?: () => Date;
 }
@@ -129,6 +135,7 @@ interface Write {
  */
 export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (app, options) => {
   const { store, state, config } = options;
+  const idempotency = options.idempotency ?? state.idempotency;
   const clock = options.clock ?? (() => new Date());
 
   async function write(w: Write): Promise<void> {
@@ -141,7 +148,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     let claimId = w.claimId ?? newId();
     let eventId = newId();
     if (scope !== undefined) {
-      const begun = state.idempotency.begin({
+      const begun = await idempotency.begin({
         ...scope,
         requestHash: requestHash(w.body),
         ttlMs: config.idempotencyTtlMs,
@@ -178,10 +185,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     try {
       response = await append(w, claimId, eventId, keyId, idempotencyKey);
     } catch (error) {
-      if (scope !== undefined && appendedNothing(error)) state.idempotency.abandon(scope);
+      if (scope !== undefined && appendedNothing(error)) await idempotency.abandon(scope);
       throw error;
     }
-    if (scope !== undefined) state.idempotency.complete({ ...scope, ...response });
+    if (scope !== undefined) await idempotency.complete({ ...scope, ...response });
     reply.code(response.status).headers(response.headers).send(response.body);
   }
 

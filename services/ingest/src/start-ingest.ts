@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger, loadConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { ADMIN_KEY_FILE, type HttpApp, LedgerMetrics, StateStore } from '@ledger/http';
+import { createLogger, loadConfig, openEventStore } from '@ledger/config';
+import { ADMIN_KEY_FILE, EventStoreIdempotency, type HttpApp, LedgerMetrics, StateStore } from '@ledger/http';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -29,17 +28,9 @@ export async function startIngest(
 ): Promise<RunningIngest> {
   const config = loadConfig(env);
   const logger = createLogger(config, 'ingest');
-  if (config.store !== 'sqlite') {
-    throw new Error(
-      `LEDGER_STORE=${config.store}: the ingest service runs on the embedded SQLite store only`,
-    );
-  }
   await mkdir(config.dataDir, { recursive: true });
   const metrics = new LedgerMetrics({ service: 'ingest' });
-  const store = await SqliteEventStore.open({
-    path: join(config.dataDir, 'events.db'),
-    onCommit: metrics.recordCommit,
-  });
+  const store = await openEventStore(config, { sqlite: { onCommit: metrics.recordCommit } });
   const state = StateStore.open(join(config.dataDir, 'state.db'), {
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
@@ -58,7 +49,19 @@ export async function startIngest(
           `  ${admin.key}\n\n`,
       );
     }
-    const app = await buildIngestApp({ store, state, config, logger, metrics });
+    // Across machines (EventStoreDB) state.db is per node: the records must live where every node looks.
+    const idempotency =
+      config.store === 'eventstoredb'
+        ? new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs })
+        : undefined;
+    const app = await buildIngestApp({
+      store,
+      state,
+      config,
+      logger,
+      metrics,
+      ...(idempotency === undefined ? {} : { idempotency }),
+    });
     await app.listen({ host: config.host, port: config.port });
     return {
       app,

@@ -90,14 +90,14 @@ t.test('a bad environment stops the process with a message naming the variable',
   t.match(stderr, /PORT/);
 });
 
-t.test('LEDGER_STORE=eventstoredb is refused by this service', async (t) => {
+t.test('LEDGER_STORE=eventstoredb with no server answering stops the start, naming the URL', async (t) => {
   const { code, stderr } = await run({
     LEDGER_STORE: 'eventstoredb',
-    EVENTSTOREDB_URL: 'esdb://localhost:2113?tls=false',
+    EVENTSTOREDB_URL: 'esdb://127.0.0.1:1?tls=false',
     LEDGER_DATA_DIR: t.testdir(),
   });
   t.equal(code, 1);
-  t.match(stderr, /embedded SQLite store only/);
+  t.match(stderr, /cannot reach EventStoreDB at esdb:\/\/127\.0\.0\.1:1\?tls=false \(EVENTSTOREDB_URL\)/);
 });
 
 t.test('a failure after the stores opened closes them and exits 1', async (t) => {

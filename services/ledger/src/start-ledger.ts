@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type LedgerConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { type LedgerConfig, openEventStore } from '@ledger/config';
 import {
   adminKeysRoutes,
   authPlugin,
   createHttpApp,
+  EventStoreIdempotency,
   healthRoutes,
   LedgerMetrics,
   metricsPlugin,
@@ -43,19 +43,10 @@ export interface RunningLedger {
  * console.log(`listening on ${ledger.url}`);
  */
 export async function startLedger(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
-  if (config.store !== 'sqlite') {
-    // Refuse rather than quietly write to the embedded store when the operator asked for another one.
-    throw new ConfigError([
-      { variable: 'LEDGER_STORE', message: `'${config.store}' is not available in this build; use 'sqlite'` },
-    ]);
-  }
   mkdirSync(config.dataDir, { recursive: true });
   // One registry for the whole process: every piece it hosts reports into it, served at /metrics.
   const metrics = new LedgerMetrics({ service: 'ledger' });
-  const store = await SqliteEventStore.open({
-    path: join(config.dataDir, 'events.db'),
-    onCommit: metrics.recordCommit,
-  });
+  const store = await openEventStore(config, { sqlite: { onCommit: metrics.recordCommit } });
   const state = StateStore.open(join(config.dataDir, 'state.db'));
   const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
   const { key: generatedAdminKey } = await state.keys.ensureBootstrapAdmin({
@@ -78,7 +69,14 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   // After auth (the limit is per key id), before the routes it limits.
   await app.register(rateLimitPlugin, { max: config.rateLimit });
   await app.register(adminKeysRoutes, { keys: state.keys });
-  await app.register(ingestRoutes, { store: metrics.instrumentStore(store), state, config });
+  await app.register(ingestRoutes, {
+    store: metrics.instrumentStore(store),
+    state,
+    config,
+    ...(config.store === 'eventstoredb'
+      ? { idempotency: new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs }) }
+      : {}),
+  });
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries, metrics });
 

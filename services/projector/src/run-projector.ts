@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, createLogger, loadConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { createLogger, loadConfig, openEventStore } from '@ledger/config';
 import { createHttpApp, type HttpApp, healthRoutes, LedgerMetrics, metricsPlugin } from '@ledger/http';
 import { ReadModels } from '@ledger/projections';
 import type { DestinationStream } from 'pino';
@@ -31,14 +30,9 @@ export async function runProjector(
   logDestination?: DestinationStream,
 ): Promise<ProjectorProcess> {
   const config = loadConfig(env);
-  if (config.store !== 'sqlite') {
-    throw new ConfigError([
-      { variable: 'LEDGER_STORE', message: 'the projector runs on the embedded store only (sqlite) for now' },
-    ]);
-  }
   const logger = createLogger(config, 'projector', logDestination);
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const store = await openEventStore(config);
   const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
   const projector = await startProjector({
     store,

@@ -106,8 +106,18 @@ t.test('a running projector makes `rebuild` of its data dir refuse until it stop
 
 t.test('runProjector refuses a bad environment', async (t) => {
   await t.rejects(runProjector({ PORT: 'eighty' }), { name: 'ConfigError', message: /PORT/ });
+  await t.rejects(runProjector({ LEDGER_STORE: 'eventstoredb' }), {
+    name: 'ConfigError',
+    message: /EVENTSTOREDB_URL/,
+  });
   await t.rejects(
-    runProjector({ LEDGER_STORE: 'eventstoredb', EVENTSTOREDB_URL: 'esdb://localhost:2113?tls=false' }),
-    { name: 'ConfigError', message: /LEDGER_STORE/ },
+    runProjector({
+      LEDGER_STORE: 'eventstoredb',
+      EVENTSTOREDB_URL: 'esdb://127.0.0.1:1?tls=false',
+      LEDGER_DATA_DIR: t.testdir(),
+      PORT: '0',
+    }),
+    { code: 'event-store-unavailable', message: /cannot reach EventStoreDB/ },
+    'an unreachable EventStoreDB stops the start',
   );
 });

@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, createLogger, loadConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { ConfigError, createLogger, loadConfig, openEventStore } from '@ledger/config';
 import { createHttpApp, type HttpApp, healthRoutes, LedgerMetrics, metricsPlugin } from '@ledger/http';
 import type { DestinationStream } from 'pino';
 import { type RelayDeps, type RunningRelay, startRelay } from './start-relay.js';
@@ -34,12 +32,6 @@ export async function runRelay(
 ): Promise<RelayProcess> {
   const config = loadConfig(env);
   const problems = [];
-  if (config.store !== 'sqlite') {
-    problems.push({
-      variable: 'LEDGER_STORE',
-      message: 'the relay runs on the embedded store only (sqlite) for now',
-    });
-  }
   if (config.kafkaBrokers.length === 0) {
     problems.push({
       variable: 'KAFKA_BROKERS',
@@ -49,7 +41,7 @@ export async function runRelay(
   if (problems.length > 0) throw new ConfigError(problems);
   const logger = createLogger(config, 'relay', logDestination);
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const store = await openEventStore(config);
   const app = createHttpApp({ logger });
   const metrics = new LedgerMetrics({ service: 'relay' });
   await app.register(metricsPlugin, { metrics });

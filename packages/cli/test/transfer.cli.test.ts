@@ -1,0 +1,167 @@
+/**
+ * `ledger export` and `ledger import` through the built bin, on a data dir filled by the real ledger process.
+ * Round trip: export → import into a fresh dir → export again must be the same bytes except `created`
+ * (the store stamps its own clock on every append and the port has no way to set it), and the read models
+ * rebuilt from either store must hold the same rows.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LedgerClient, runDemo, runRebuild } from '@ledger/cli';
+import { createLogger } from '@ledger/config';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { ADMIN_KEY, startLedgerProcess } from '../../../test/e2e/fixtures/ledger-process.js';
+
+const LEDGER = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
+
+interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function ledger(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  const child = spawn(process.execPath, [LEDGER, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const withoutCreated = (ndjson: string) =>
+  ndjson
+    .trimEnd()
+    .split('\n')
+    .map((line) => {
+      const { created: _created, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify(rest);
+    });
+
+const READ_MODEL_TABLES = [
+  'claim_events',
+  'claims',
+  'parties',
+  'actors',
+  'actor_attributions',
+  'checkpoints',
+];
+
+function readModelRows(dataDir: string): Record<string, unknown[]> {
+  const db = new Database(join(dataDir, 'read.db'), { readonly: true });
+  try {
+    return Object.fromEntries(
+      READ_MODEL_TABLES.map((table) => [table, db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).all()]),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+t.test('export, import into a fresh dir, export again', async (t) => {
+  const base = t.testdir();
+  const original = join(base, 'original');
+  const ledgerProcess = await startLedgerProcess(original);
+  await runDemo(new LedgerClient(ledgerProcess.url, ADMIN_KEY), () => undefined);
+  t.equal(await ledgerProcess.stop(), 0);
+
+  const first = join(base, 'export.ndjson');
+  const exported = await ledger(['export', '--data-dir', original, '--out', first]);
+  t.equal(exported.code, 0, exported.stderr);
+  const firstText = readFileSync(first, 'utf8');
+  const lines = firstText.trimEnd().split('\n');
+  t.ok(lines.length >= 8, `the demo wrote ${lines.length} events`);
+  t.match(exported.stderr, new RegExp(`exported ${lines.length} events up to position \\d+`));
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  t.same(Object.keys(line), [
+    'id',
+    'streamId',
+    'revision',
+    'type',
+    'data',
+    'metadata',
+    'position',
+    'created',
+  ]);
+  t.match(line, { revision: '0', type: 'ClaimMade', position: { commit: '1', prepare: '1' } });
+
+  const copy = join(base, 'copy');
+  const imported = await ledger(['import', '--data-dir', copy, '--in', first]);
+  t.equal(imported.code, 0, imported.stderr);
+  t.match(imported.stdout, new RegExp(`^imported ${lines.length} events in \\d+ streams into `));
+  t.notOk(existsSync(join(copy, 'events.db.importing')), 'no temporary file left');
+
+  const again = await ledger(['export', '--data-dir', copy]);
+  t.equal(again.code, 0, again.stderr);
+  t.same(
+    withoutCreated(again.stdout),
+    withoutCreated(firstText),
+    'same ids, streams, revisions, positions, data',
+  );
+  t.not(again.stdout, firstText, '`created` is the importing store’s clock');
+
+  const quiet = createLogger({ logLevel: 'silent' }, 'cli');
+  await runRebuild(original, quiet, () => undefined, true);
+  await runRebuild(copy, quiet, () => undefined, true);
+  t.same(
+    readModelRows(copy),
+    readModelRows(original),
+    'read models rebuilt from the copy equal the original’s',
+  );
+
+  t.test('an import into a dir that holds events is refused', async (t) => {
+    const refused = await ledger(['import', '--data-dir', copy, '--in', first]);
+    t.equal(refused.code, 3);
+    t.match(refused.stderr, /already holds events.*nothing was imported/);
+  });
+
+  t.test('a bad line stops the import and leaves nothing behind', async (t) => {
+    const cases: Array<[string, (rows: string[]) => string[], RegExp]> = [
+      ['not JSON', (rows) => [...rows.slice(0, 4), '{oops', ...rows.slice(4)], /line 5: not JSON/],
+      [
+        'an unknown field',
+        (rows) => rows.map((row, i) => (i === 2 ? row.replace('{', '{"extra":1,') : row)),
+        /line 3: unknown field extra/,
+      ],
+      [
+        'a revision out of order',
+        (rows) => rows.map((row, i) => (i === 6 ? row.replace(/"revision":"\d+"/, '"revision":"7"') : row)),
+        /line 7: stream \S+ continues at revision \d+, not 7/,
+      ],
+      [
+        'lines out of $all order',
+        (rows) => [rows[1]!, rows[0]!, ...rows.slice(2)],
+        /line 2: positions must increase/,
+      ],
+      [
+        'an event id used twice',
+        (rows) => [
+          ...rows,
+          JSON.stringify({
+            ...JSON.parse(rows[0]!),
+            streamId: 'other',
+            position: { commit: '999', prepare: '999' },
+          }),
+        ],
+        new RegExp(`line ${lines.length + 1}: the store refused`),
+      ],
+    ];
+    const root = t.testdir();
+    for (const [index, [name, corrupt, message]] of cases.entries()) {
+      const dir = join(root, String(index));
+      mkdirSync(dir);
+      const input = join(dir, 'in.ndjson');
+      writeFileSync(input, `${corrupt(lines).join('\n')}\n`);
+      const ran = await ledger(['import', '--data-dir', join(dir, 'data'), '--in', input]);
+      t.equal(ran.code, 1, name);
+      t.match(ran.stderr, message, name);
+      t.notOk(existsSync(join(dir, 'data', 'events.db')), `${name}: no store created`);
+      t.notOk(existsSync(join(dir, 'data', 'events.db.importing')), `${name}: no temporary store left`);
+    }
+  });
+});

@@ -1,0 +1,20 @@
+export {
+  fromEsdbCurrentRevision,
+  fromEsdbError,
+  fromStoredName,
+  isAt,
+  passes,
+  type ReadAllPlan,
+  readAllPlan,
+  subscriptionStart,
+  toEsdbExpectedRevision,
+  toEsdbFilter,
+  toPortEvent,
+  toStoredName,
+  validateEsdbEvents,
+} from './esdb-mapping.js';
+export {
+  type EsdbClient,
+  EventStoreDbEventStore,
+  type EventStoreDbEventStoreOptions,
+} from './eventstoredb-event-store.js';
