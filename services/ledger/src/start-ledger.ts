@@ -12,9 +12,10 @@ import {
   StateStore,
 } from '@ledger/http';
 import { ingestRoutes } from '@ledger/ingest';
+import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
-import { queryRoutes, subscriptionsRoutes } from '@ledger/query';
+import { integrityRoutes, queryRoutes, subscriptionsRoutes } from '@ledger/query';
 import { type RunningRelay, startRelay } from '@ledger/relay';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -76,6 +77,9 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   await app.register(ingestRoutes, { store, state, config });
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries });
+  await app.register(integrityRoutes, {
+    integrity: LedgerIntegrity.open({ store, dataDir: config.dataDir }),
+  });
 
   const closeAll = async () => {
     await app.close();
