@@ -10,3 +10,4 @@ export { isLedgerUp, LedgerApiError, LedgerClient, type WriteResult } from './le
 export { type RebuildProgress, runRebuild } from './rebuild.command.js';
 export { expectedStatuses } from './september-2020.scenario.js';
 export { formatEvent, runSubscribe, type SubscribeOptions } from './subscribe.command.js';
+export { describeReport, runVerify } from './verify.command.js';

@@ -6,6 +6,7 @@
  *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
  *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
  *   ledger keys create|list|revoke …       manage API keys over the admin API
+ *   ledger verify [--data-dir DIR]          check the log's hash chain and signed checkpoint (exit 1: tampered)
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { KEYS_USAGE, runKeys } from './keys.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
+import { describeReport, runVerify } from './verify.command.js';
 
 const USAGE = `usage:
   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
@@ -35,6 +37,10 @@ const USAGE = `usage:
                                         (position type actor party: text), from the start or after
                                         position N; reconnects with Last-Event-ID; Ctrl-C stops it.
                                         URL defaults to http://HOST:PORT, KEY as for demo
+  ledger verify [--data-dir DIR]        recompute every event's hash and chain link and the Merkle root, and
+                                        check the latest signed checkpoint; prints the report as JSON (and a
+                                        summary on stderr); exit 0 intact, 1 tampered, 2 no events.db in DIR.
+                                        DIR defaults to LEDGER_DATA_DIR or ./data
 ${KEYS_USAGE}`;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -156,6 +162,19 @@ async function subscribe(args: string[]): Promise<number> {
   return 0;
 }
 
+async function verify(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
+  const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
+  const report = await runVerify(dataDir);
+  if (report === undefined) {
+    process.stderr.write(`ledger verify: no event store at ${join(dataDir, 'events.db')}\n`);
+    return 2;
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`${describeReport(report)}\n`);
+  return report.ok ? 0 : 1;
+}
+
 function keys(args: string[]): Promise<number> {
   return runKeys(args, {
     print: (line) => process.stdout.write(`${line}\n`),
@@ -173,6 +192,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   keys,
   rebuild: rebuildCommand,
   subscribe,
+  verify,
 };
 const run = command === undefined ? undefined : commands[command];
 if (run === undefined) {
