@@ -57,11 +57,11 @@ export function checkpointPayload(checkpoint: Omit<Checkpoint, 'signature'>): st
 
 /** The ledger's signing key. */
 export class IntegrityKey {
-  readonly #privateKey: KeyObject | undefined;
+  readonly #privateKey: KeyObject;
   readonly publicKey: KeyObject;
   readonly info: PublicKeyInfo;
 
-  private constructor(publicKey: KeyObject, privateKey: KeyObject | undefined) {
+  private constructor(publicKey: KeyObject, privateKey: KeyObject) {
     this.publicKey = publicKey;
     this.#privateKey = privateKey;
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -106,7 +106,6 @@ export class IntegrityKey {
 
   /** Signs a checkpoint. */
   sign(unsigned: Omit<Checkpoint, 'signature'>): Checkpoint {
-    if (this.#privateKey === undefined) throw new Error('no private key to sign with');
     const signature = sign(null, Buffer.from(checkpointPayload(unsigned), 'utf8'), this.#privateKey);
     return { ...unsigned, signature: signature.toString('base64') };
   }

@@ -134,6 +134,7 @@ export class LedgerIntegrity {
       fromPosition: { commit: position, prepare: position },
       maxCount: 1,
     })) {
+      if (recorded.position.commit !== position) break;
       event = {
         position: Number(recorded.position.commit),
         streamId: recorded.streamId,
@@ -145,8 +146,10 @@ export class LedgerIntegrity {
         created: recorded.created.toISOString(),
       };
     }
+    // The scan just read this position, and events are never deleted by the ledger itself.
+    if (event === undefined) throw new Error(`the event at position ${position} vanished while proving it`);
     const leaf = scan.leaves[index]!;
-    const metadata = event?.metadata as { integrity?: { hash?: string } } | undefined;
+    const metadata = event.metadata as { integrity?: { hash?: string } } | undefined;
     return {
       position: Number(position),
       leafIndex: index,
@@ -156,7 +159,7 @@ export class LedgerIntegrity {
       auditPath: inclusionProof(scan.leaves, index, checkpoint.treeSize).map((node) => node.toString('hex')),
       rootHash: checkpoint.rootHash,
       checkpoint,
-      event: event!,
+      event,
     };
   }
 }
