@@ -10,6 +10,7 @@ const child = fileURLToPath(new URL('./sqlite-appender.child.ts', import.meta.ur
 for (const writer of ['worker', 'main-thread'] as const) {
   eventStoreContract(t, {
     name: `sqlite (${writer} writer)`,
+    sealsMetadata: true,
     open: async () => {
       const path = join(t.testdir(), `ledger-${Math.random().toString(36).slice(2)}.db`);
       const handles: SqliteEventStore[] = [];

@@ -19,3 +19,4 @@ export {
   lineToEvent,
   TransferError,
 } from './transfer.command.js';
+export { describeReport, runVerify } from './verify.command.js';

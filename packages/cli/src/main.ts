@@ -9,6 +9,7 @@ import { once } from 'node:events';
  *   ledger keys create|list|revoke …       manage API keys over the admin API
  *   ledger export [--data-dir DIR] [--out FILE|-]   every event as NDJSON, in $all order
  *   ledger import [--data-dir DIR] [--in FILE|-]    load an export into an empty data dir (all or nothing)
+ *   ledger verify [--data-dir DIR]          check the log's hash chain and signed checkpoint (exit 1: tampered)
  */
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
 import { exportEvents, importEvents } from './transfer.command.js';
+import { describeReport, runVerify } from './verify.command.js';
 
 const USAGE = `usage:
   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print each
@@ -48,6 +50,10 @@ const USAGE = `usage:
                                         load an export into DIR, whose store must hold no events (stop the
                                         ledger first); all or nothing: a bad line (named by its number)
                                         leaves DIR as it was. Then run \`ledger rebuild\` for the read models
+  ledger verify [--data-dir DIR]        recompute every event's hash and chain link and the Merkle root, and
+                                        check the latest signed checkpoint; prints the report as JSON (and a
+                                        summary on stderr); exit 0 intact, 1 tampered, 2 no events.db in DIR.
+                                        DIR defaults to LEDGER_DATA_DIR or ./data
 ${KEYS_USAGE}`;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -223,6 +229,19 @@ async function importCommand(args: string[]): Promise<number> {
   }
 }
 
+async function verify(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
+  const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
+  const report = await runVerify(dataDir);
+  if (report === undefined) {
+    process.stderr.write(`ledger verify: no event store at ${join(dataDir, 'events.db')}\n`);
+    return 2;
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`${describeReport(report)}\n`);
+  return report.ok ? 0 : 1;
+}
+
 function keys(args: string[]): Promise<number> {
   return runKeys(args, {
     print: (line) => process.stdout.write(`${line}\n`),
@@ -242,6 +261,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   keys,
   rebuild: rebuildCommand,
   subscribe,
+  verify,
 };
 const run = command === undefined ? undefined : commands[command];
 if (run === undefined) {

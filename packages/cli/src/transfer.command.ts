@@ -48,6 +48,24 @@ export function eventToLine(event: RecordedEvent): string {
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+/**
+ * The exported event's `metadata.integrity` (its hash and link in the source's chain) is dropped: the target
+ * store seals every event into a chain of its own, whose hashes differ because they cover `created`, the
+ * importing store's clock. The events, ids and positions are the same; `ledger verify` checks the new chain.
+ */
+function withoutSeal(metadata: unknown): unknown {
+  if (
+    metadata === null ||
+    typeof metadata !== 'object' ||
+    Array.isArray(metadata) ||
+    !('integrity' in metadata)
+  ) {
+    return metadata;
+  }
+  const { integrity: _integrity, ...rest } = metadata as Record<string, unknown>;
+  return rest;
+}
+
 const KEYS = new Set(['id', 'streamId', 'revision', 'type', 'data', 'metadata', 'position', 'created']);
 
 /**
@@ -241,7 +259,7 @@ async function appendAll(store: EventStore, lines: AsyncIterable<string>): Promi
       id: event.id,
       type: event.type,
       data: event.data,
-      ...('metadata' in event ? { metadata: event.metadata } : {}),
+      ...('metadata' in event ? { metadata: withoutSeal(event.metadata) } : {}),
     };
     if (batch === undefined) {
       batch = {

@@ -3,9 +3,11 @@ import {
   DuplicateEventIdError,
   EventStoreError,
   type ExpectedRevision,
+  InvalidAppendError,
   NO_STREAM,
   WrongExpectedVersionError,
 } from '@ledger/event-store';
+import { eventHash, GENESIS_HASH, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 
 /** One append as the writer receives it: ids chosen and JSON serialised by the caller, so it crosses threads cheaply. */
@@ -27,6 +29,12 @@ export interface SerializedError {
   readonly expectedVersion?: ExpectedRevision;
   readonly actualVersion?: bigint | 'no_stream';
   readonly eventId?: string;
+}
+
+/** The last event of the log as the chain sees it: the next event links to its hash. */
+interface ChainHead {
+  position: bigint;
+  hash: string;
 }
 
 interface StoredEventRow {
@@ -74,14 +82,26 @@ export class BatchWriter {
   readonly #db: Database.Database;
   readonly #head: Database.Statement<[string], number | null>;
   readonly #byId: Database.Statement<[string], StoredEventRow>;
-  readonly #insert: Database.Statement<[string, string, bigint, string, string, string | null, string]>;
+  readonly #insert: Database.Statement<
+    [bigint | null, string, string, bigint, string, string, string | null, string]
+  >;
+  readonly #chainHead: Database.Statement<[], { position: number; hash: string | null }>;
+  readonly #integrity: boolean;
   readonly #appendOne: (request: AppendRequest, created: string) => AppendOutcome;
   readonly #commitAll: Database.Transaction<
     (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => void
   >;
 
-  constructor(db: Database.Database) {
+  /**
+   * With `integrity` (the store's default), every event is sealed as it is inserted: its hash over its
+   * canonical form and the hash of the event before it in position order go into `metadata.integrity`. The
+   * previous hash is read inside the append's own savepoint of the IMMEDIATE transaction, so the link is made
+   * while this connection holds the database's write lock: appends from other processes, and appends earlier in
+   * the same group commit, are always linked in commit order, and a rolled-back append leaves no link behind.
+   */
+  constructor(db: Database.Database, options: { integrity?: boolean } = {}) {
     this.#db = db;
+    this.#integrity = options.integrity ?? true;
     this.#head = db
       .prepare<[string], number | null>('SELECT max(revision) FROM events WHERE stream_id = ?')
       .pluck();
@@ -89,7 +109,10 @@ export class BatchWriter {
       'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
     );
     this.#insert = db.prepare(
-      'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (position, event_id, stream_id, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#chainHead = db.prepare<[], { position: number; hash: string | null }>(
+      `SELECT position, json_extract(metadata, '$.${INTEGRITY_KEY}.hash') AS hash FROM events ORDER BY position DESC LIMIT 1`,
     );
     // A transaction function called inside another one runs as a savepoint: a throw rolls back this append only.
     this.#appendOne = db.transaction((request: AppendRequest, created: string) =>
@@ -132,16 +155,26 @@ export class BatchWriter {
     checkExpectedRevision(request.streamName, request.expectedRevision, current);
     let position = 0n;
     let revision = current;
+    let chain = this.#integrity ? this.#readChainHead() : undefined;
     for (const event of request.events) {
       revision += 1n;
+      let metadata = event.metadata;
+      let explicitPosition: bigint | null = null;
+      if (chain !== undefined) {
+        explicitPosition = chain.position + 1n;
+        const sealed = seal(event, request.streamName, revision, explicitPosition, chain.hash, created);
+        metadata = sealed.metadata;
+        chain = { position: explicitPosition, hash: sealed.hash };
+      }
       try {
         const result = this.#insert.run(
+          explicitPosition,
           event.id,
           request.streamName,
           revision,
           event.type,
           event.data,
-          event.metadata,
+          metadata,
           created,
         );
         position = BigInt(result.lastInsertRowid);
@@ -153,6 +186,16 @@ export class BatchWriter {
       }
     }
     return { ok: true, nextExpectedRevision: revision, position };
+  }
+
+  /**
+   * The last event's position and hash. An event stored without integrity fields (by a store opened with
+   * `integrity: false`) restarts the chain from `GENESIS_HASH`; verification reports it as unsealed.
+   */
+  #readChainHead(): ChainHead {
+    const row = this.#chainHead.get();
+    if (row === undefined) return { position: 0n, hash: GENESIS_HASH };
+    return { position: BigInt(row.position), hash: row.hash ?? GENESIS_HASH };
   }
 
   /** The original outcome when the append's events are already stored, in order, in this stream (a retry). */
@@ -173,4 +216,38 @@ export class BatchWriter {
   close(): void {
     this.#db.close();
   }
+}
+
+/**
+ * An event's stored metadata with its chain link added, and its hash. The position is chosen here (the next
+ * after the chain head) rather than left to SQLite, because the hash covers it.
+ */
+function seal(
+  event: AppendRequest['events'][number],
+  streamId: string,
+  revision: bigint,
+  position: bigint,
+  prev: string,
+  created: string,
+): { metadata: string; hash: string } {
+  const metadata = event.metadata === null ? {} : (JSON.parse(event.metadata) as Record<string, unknown>);
+  let hash: string;
+  try {
+    hash = eventHash({
+      prev,
+      position,
+      streamId,
+      revision,
+      id: event.id,
+      type: event.type,
+      data: JSON.parse(event.data),
+      metadata,
+      created,
+    });
+  } catch (error) {
+    throw new InvalidAppendError(
+      `event ${event.id} has no RFC 8785 canonical form: ${(error as Error).message}`,
+    );
+  }
+  return { metadata: JSON.stringify({ ...metadata, [INTEGRITY_KEY]: { hash, prev } }), hash };
 }

@@ -7,6 +7,7 @@ import {
   type EventData,
   type EventStore,
   EventStoreClosedError,
+  InvalidAppendError,
   matchesFilter,
   type Position,
   type ReadAllOptions,
@@ -18,6 +19,7 @@ import {
   toJson,
   validateAppend,
 } from '@ledger/event-store';
+import { INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { deserializeError } from './batch-writer.js';
@@ -40,6 +42,12 @@ export interface SqliteEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** Called after every group commit with its size and duration (metrics: append batch sizes). */
   readonly onCommit?: OnCommit;
+  /**
+   * Seal every event into the hash chain (default `true`): the writer adds `metadata.integrity = { hash, prev }`
+   * (see `@ledger/integrity`). Event metadata must then be a JSON object (or absent) without an `integrity` key.
+   * `false` stores metadata exactly as given; events written so are reported unsealed by `ledger verify`.
+   */
+  readonly integrity?: boolean;
 }
 
 interface EventRow {
@@ -68,6 +76,17 @@ function toRecorded(row: EventRow): RecordedEvent {
     position: { commit: position, prepare: position },
     created: new Date(row.created),
   };
+}
+
+/** With the integrity chain on, metadata must be an object the writer can add `integrity` to. */
+function checkSealable(metadata: unknown): void {
+  if (metadata === undefined) return;
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw new InvalidAppendError('metadata must be a JSON object: the store adds metadata.integrity to it');
+  }
+  if (Object.hasOwn(metadata, INTEGRITY_KEY)) {
+    throw new InvalidAppendError('metadata.integrity is reserved: the store writes the hash chain there');
+  }
 }
 
 /** SQL and parameters for a `$all` filter; prefixes compare exact leading characters (no LIKE wildcards). */
@@ -106,12 +125,14 @@ export class SqliteEventStore implements EventStore {
   readonly #notifier = new CommitNotifier();
   readonly #statements = new Map<string, Database.Statement>();
   readonly #poll: NodeJS.Timeout;
+  readonly #integrity: boolean;
   #dataVersion: number;
   #closed: Promise<void> | undefined;
 
-  private constructor(reader: Database.Database, writer: Writer, pollIntervalMs: number) {
+  private constructor(reader: Database.Database, writer: Writer, pollIntervalMs: number, integrity: boolean) {
     this.#reader = reader;
     this.#writer = writer;
+    this.#integrity = integrity;
     this.#dataVersion = this.#readDataVersion();
     // Not unref'd: an open store keeps the process alive until close(), as the writer thread does, so a
     // subscription waiting for another process's commit is not cut short by an empty event loop.
@@ -127,11 +148,12 @@ export class SqliteEventStore implements EventStore {
       setup.close();
     }
     const reader = openConnection(options.path, { role: 'reader' });
+    const integrity = options.integrity ?? true;
     const writer =
       options.writer === 'worker'
-        ? new WorkerThreadWriter(options.path, options.onCommit)
-        : new MainThreadWriter(options.path, options.onCommit);
-    return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50);
+        ? new WorkerThreadWriter(options.path, options.onCommit, integrity)
+        : new MainThreadWriter(options.path, options.onCommit, integrity);
+    return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50, integrity);
   }
 
   #readDataVersion(): number {
@@ -176,6 +198,7 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.#ensureOpen();
     validateAppend(streamName, events, options.expectedRevision);
+    if (this.#integrity) for (const event of events) checkSealable(event.metadata);
     const request = {
       streamName,
       expectedRevision: options.expectedRevision ?? 'any',

@@ -8,7 +8,8 @@ import { openConnection } from './schema.js';
 import { commitMeasured, type FromWriterThread, MAX_BATCH, type ToWriterThread } from './writers.js';
 
 const port = parentPort!;
-const writer = new BatchWriter(openConnection((workerData as { path: string }).path, { role: 'writer' }));
+const { path, integrity } = workerData as { path: string; integrity: boolean };
+const writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
 let queue: Array<{ id: number; request: AppendRequest }> = [];
 let scheduled = false;
 let closing = false;

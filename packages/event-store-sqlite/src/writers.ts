@@ -50,8 +50,8 @@ export class MainThreadWriter implements Writer {
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(path: string, onCommit?: OnCommit) {
-    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }));
+  constructor(path: string, onCommit?: OnCommit, integrity = true) {
+    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
     this.#onCommit = onCommit;
   }
 
@@ -110,9 +110,9 @@ export class WorkerThreadWriter implements Writer {
   #closed: Promise<void> | undefined;
   #failure: Error | undefined;
 
-  constructor(path: string, onCommit?: OnCommit) {
+  constructor(path: string, onCommit?: OnCommit, integrity = true) {
     this.#worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), {
-      workerData: { path },
+      workerData: { path, integrity },
     });
     this.#worker.on('message', (message: FromWriterThread) => {
       if (message.kind !== 'outcomes') return;

@@ -12,6 +12,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs (`admin` implies every scope). */
     scope?: Scope;
+    /**
+     * A `/v1` route anyone may call without a key: only for what is public by nature, such as the integrity
+     * public key, which third parties need to check proofs and which is safest when widely published.
+     */
+    public?: boolean;
   }
 }
 
@@ -90,7 +95,8 @@ export function requireScope(scope: Scope): (request: FastifyRequest, reply: Fas
 /**
  * Bearer-key authentication for every route under `/v1` (401 problem with `WWW-Authenticate: Bearer`
  * otherwise), and the route's `config.scope` checked (403). Routes outside `/v1` (`/health`, `/docs`) are
- * open. A `/v1` route without `config.scope` only needs a valid key.
+ * open, and so is a `/v1` route with `config: { public: true }`. A `/v1` route without `config.scope` only needs
+ * a valid key.
  *
  * @example
  * ```ts
@@ -102,7 +108,7 @@ export const authPlugin = fp<AuthPluginOptions>(
   async (app, { keys }) => {
     app.decorateRequest('principal', undefined);
     app.addHook('onRequest', async (request) => {
-      if (!isProtected(request)) return;
+      if (!isProtected(request) || request.routeOptions.config.public === true) return;
       const header = request.headers.authorization;
       const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
       if (token === undefined) throw unauthorized('an Authorization: Bearer <key> header is required');

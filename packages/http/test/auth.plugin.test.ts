@@ -24,6 +24,9 @@ async function build(t: Test) {
     return { ok: true };
   });
   app.get('/v1/things', { preHandler: requireScope('read') }, async () => ({ ok: true }));
+  app.get('/v1/public', { config: { public: true } }, async (request) => ({
+    principal: request.principal ?? null,
+  }));
   t.teardown(async () => {
     await app.close();
     state.close();
@@ -44,6 +47,15 @@ t.test('routes outside /v1 are open', async (t) => {
   t.same(response.json(), { principal: null });
   const who = await app.inject({ method: 'GET', url: '/open/who' });
   t.equal(who.statusCode, 401, 'principalOf without a principal is a 401');
+});
+
+t.test('a /v1 route marked public needs no key', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject({ method: 'GET', url: '/v1/public' });
+  t.equal(response.statusCode, 200);
+  t.same(response.json(), { principal: null });
+  const other = await app.inject({ method: 'GET', url: '/v1/whoami' });
+  t.equal(other.statusCode, 401, 'its neighbours still do');
 });
 
 t.test('401 without a valid bearer key, with WWW-Authenticate', async (t) => {

@@ -32,7 +32,13 @@ t.test('POST /v1/claims', async (t) => {
       actor: { id: 'zirconium', name: 'Zirconium', aliases: ['APT31'] },
       attribution: { state: 'CN', relation: 'operating-from' },
     });
-    t.same(event!.metadata, {
+    const { integrity, ...metadata } = event!.metadata as Record<string, unknown>;
+    t.match(
+      integrity,
+      { hash: /^[0-9a-f]{64}$/, prev: /^[0-9a-f]{64}$/ },
+      'the store sealed it into the chain',
+    );
+    t.same(metadata, {
       recordedAt: '2026-11-26T10:00:00.000Z',
       principal: keys.writer.keyId,
       requestId: 'req-1',

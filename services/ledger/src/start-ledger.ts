@@ -14,9 +14,10 @@ import {
   StateStore,
 } from '@ledger/http';
 import { ingestRoutes } from '@ledger/ingest';
+import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
-import { queryRoutes, subscriptionsRoutes } from '@ledger/query';
+import { integrityRoutes, queryRoutes, subscriptionsRoutes } from '@ledger/query';
 import { type RunningRelay, startRelay } from '@ledger/relay';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -79,6 +80,9 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   });
   await app.register(queryRoutes, { queries, config });
   await app.register(subscriptionsRoutes, { queries, metrics });
+  await app.register(integrityRoutes, {
+    integrity: LedgerIntegrity.open({ store, dataDir: config.dataDir }),
+  });
 
   let relay: RunningRelay | undefined;
   const closeAll = async () => {

@@ -132,3 +132,19 @@ t.test(
     t.ok(sample(text, 'ledger_process_resident_memory_bytes') > 0);
   },
 );
+
+t.test('the all-in-one ledger serves the integrity routes over the events ingest wrote', async (t) => {
+  const { ledger, inject } = await ledgerIn(t);
+  const made = await inject('POST', '/v1/claims', claim('Sandworm'));
+  t.equal(made.status, 201);
+  const key = await ledger.app.inject({ method: 'GET', url: '/v1/integrity/key' });
+  t.equal(key.statusCode, 200, 'the public key needs no API key');
+  t.match(await inject('GET', '/v1/integrity'), {
+    status: 200,
+    body: { ok: true, checkedEvents: 1, checkpoint: { treeSize: 1, lastPosition: made.body.position } },
+  });
+  t.match(await inject('GET', `/v1/integrity/proof/${made.body.position}`), {
+    status: 200,
+    body: { leafIndex: 0, treeSize: 1, auditPath: [], event: { type: 'ClaimMade' } },
+  });
+});

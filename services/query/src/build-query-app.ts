@@ -9,9 +9,11 @@ import {
   registerOpenApi,
   type StateStore,
 } from '@ledger/http';
+import type { LedgerIntegrity } from '@ledger/integrity';
 import type { LedgerQueries } from '@ledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { integrityRoutes } from './integrity.routes.js';
 import { queryRoutes } from './query.routes.js';
 import { type SubscriptionsRoutesOptions, subscriptionsRoutes } from './subscriptions.routes.js';
 
@@ -24,6 +26,8 @@ export interface QueryAppDeps {
   readonly metrics?: LedgerMetrics;
   /** Heartbeat and slow-consumer limits of `GET /v1/subscriptions/:topic` (defaults otherwise). */
   readonly subscriptions?: Omit<SubscriptionsRoutesOptions, 'queries'>;
+  /** Serves `/v1/integrity…` when given (it reads the event store, which the other read routes do not). */
+  readonly integrity?: LedgerIntegrity;
 }
 
 /**
@@ -45,5 +49,6 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
   await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries, metrics });
+  if (deps.integrity !== undefined) await app.register(integrityRoutes, { integrity: deps.integrity });
   return app;
 }

@@ -1,4 +1,13 @@
 export { buildQueryApp, type QueryAppDeps } from './build-query-app.js';
+export {
+  Checkpoint,
+  InclusionProof,
+  IntegrityPublicKey,
+  IntegrityReport,
+  type IntegrityRoutesOptions,
+  integrityRoutes,
+  ProofParams,
+} from './integrity.routes.js';
 export { type QueryRoutesOptions, queryRoutes } from './query.routes.js';
 export {
   SubscriptionHeaders,

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * The query service alone: `PORT=8082 LEDGER_DATA_DIR=./data node services/query/dist/main.js`. It reads the
- * read models of the data dir, which a projector (`services/projector`) keeps current.
+ * read models of the data dir, which a projector (`services/projector`) keeps current, and the event store for
+ * the integrity routes.
  */
 import { join } from 'node:path';
 import { ConfigError, createLogger, loadConfig } from '@ledger/config';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { StateStore } from '@ledger/http';
+import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries } from '@ledger/projections';
 import { buildQueryApp } from './build-query-app.js';
 
@@ -21,15 +24,19 @@ const logger = createLogger(config, 'query');
 const state = StateStore.open(join(config.dataDir, 'state.db'));
 await state.keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
 const queries = LedgerQueries.open(join(config.dataDir, 'read.db'));
-const app = await buildQueryApp({ queries, state, config, logger });
+// The integrity routes recompute from the events themselves, not from the read models.
+const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+const integrity = LedgerIntegrity.open({ store, dataDir: config.dataDir });
+const app = await buildQueryApp({ queries, state, config, logger, integrity });
 const url = await app.listen({ port: config.port, host: config.host });
 logger.info({ url }, 'query service listening');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    void app.close().then(() => {
+    void app.close().then(async () => {
       queries.close();
       state.close();
+      await store.close();
       process.exit(0);
     });
   });
