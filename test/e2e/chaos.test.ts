@@ -1,7 +1,8 @@
 /**
  * Crash safety, measured: the all-in-one process is SIGKILLed at random moments of mixed concurrent ingest,
  * round after round. After every restart every `201` is there, nothing is stored twice (idempotent retries of
- * requests cut off by the kill included), and at the end the read models equal a rebuild from zero.
+ * requests cut off by the kill included), and at the end the read models equal a rebuild from zero and the
+ * hash chain verifies (`ledger verify`).
  * `CHAOS_ROUNDS` and `CHAOS_SEED` reproduce or extend a run; the seed is printed.
  */
 import { spawn } from 'node:child_process';
@@ -197,4 +198,6 @@ t.test(`${ROUNDS} SIGKILLs at random moments of mixed ingest lose and double not
     live,
     `read models after ${ROUNDS} crashes equal a rebuild from zero`,
   );
+  const verify = spawn(process.execPath, [cli, 'verify', '--data-dir', dataDir], { stdio: 'ignore' });
+  t.equal(await new Promise((resolve) => verify.on('exit', resolve)), 0, 'and the hash chain verifies');
 });
