@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { HttpProblem } from './http-problem.js';
+import { HttpProblem, PROBLEM_TYPE_BASE } from './http-problem.js';
 import { duplicateKeys } from './json-body.js';
 import { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
 
@@ -50,6 +51,29 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * await app.register(authPlugin, { keys: state.keys });
  * ```
  */
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them (headers over Node's 16 KiB limit, a malformed
+ * request line) are answered as problem+json too, like everything else: 431 for oversized headers, 408 for a
+ * request that timed out, 400 otherwise.
+ */
+function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'Request Header Fields Too Large', 'the request headers exceed 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'Request Timeout', 'the request did not arrive in time']
+        : [400, 'bad-request', 'Bad Request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code}`, title, status, detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -60,6 +84,7 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
     },
+    clientErrorHandler: writeClientErrorProblem,
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       const problem =

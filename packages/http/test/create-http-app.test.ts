@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHttpApp, MAX_PARAM_LENGTH } from '@ledger/http';
 import t from 'tap';
@@ -137,3 +137,37 @@ t.test('JSON bodies with a key given twice are 400 naming every duplicated path'
   t.same(await paths(String.raw`{"a\\":1,"a\\":{"\"":1,"b":"\\\"}"},"a\\\\":2}`), ['body.a\\']);
   t.same(await paths(' { "a" : { "a" : 1 } , "b" : [ "a" , "a" ] } '), []);
 });
+
+t.test(
+  'requests Node refuses before routing are problem+json too: oversized headers, broken HTTP',
+  async (t) => {
+    const app = createHttpApp({ logger: memoryLogger('silent').logger });
+    app.get('/v1/ping', async () => ({ ok: true }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    t.teardown(() => app.close());
+    const { port } = app.server.address() as AddressInfo;
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(text));
+        let answer = '';
+        socket.on('data', (chunk) => {
+          answer += chunk.toString();
+        });
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const parse = (answer: string) => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      return { statusLine: head.split('\r\n')[0], head, body: JSON.parse(body) as Record<string, unknown> };
+    };
+
+    const big = parse(await raw(`GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    t.equal(big.statusLine, 'HTTP/1.1 431 Request Header Fields Too Large');
+    t.match(big.head, /content-type: application\/problem\+json/i);
+    t.match(big.body, { status: 431, type: /\/problems\/headers-too-large$/ });
+
+    const broken = parse(await raw('NOT HTTP AT ALL\r\n\r\n'));
+    t.equal(broken.statusLine, 'HTTP/1.1 400 Bad Request');
+    t.match(broken.body, { status: 400, type: /\/problems\/bad-request$/ });
+  },
+);
