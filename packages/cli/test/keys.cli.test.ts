@@ -1,34 +1,8 @@
-/**
- * The real `ledger keys` (bin/ledger.js, the built dist) against real ingest processes (the service that owns
- * the admin routes), as an operator runs it. Like the e2e tests, the child processes count for no coverage.
- */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { claimBody } from '../../../test/e2e/fixtures/bodies.js';
 import { ADMIN_KEY, call, startServiceProcess } from '../../../test/e2e/fixtures/ledger-process.js';
-
-const LEDGER = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `ledger …` with only `env` (no LEDGER_* of the developer's shell leaks in). */
-function ledger(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [LEDGER, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { ledger } from './fixtures/ledger-bin.js';
 
 t.test('ledger keys create, list and revoke against a running ledger', async (t) => {
   const dataDir = t.testdir();

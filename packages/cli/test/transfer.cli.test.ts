@@ -1,38 +1,11 @@
-/**
- * `ledger export` and `ledger import` through the built bin, on a data dir filled by the real ledger process.
- * Round trip: export → import into a fresh dir → export again must be the same bytes except `created`
- * (the store stamps its own clock on every append and the port has no way to set it), and the read models
- * rebuilt from either store must hold the same rows.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LedgerClient, runDemo, runRebuild } from '@ledger/cli';
 import { createLogger } from '@ledger/config';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { ADMIN_KEY, startLedgerProcess } from '../../../test/e2e/fixtures/ledger-process.js';
-
-const LEDGER = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ledger(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [LEDGER, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { ledger } from './fixtures/ledger-bin.js';
 
 const withoutCreated = (ndjson: string) =>
   ndjson

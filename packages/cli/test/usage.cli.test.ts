@@ -1,35 +1,8 @@
-/** The `ledger` command line itself: help, unknown commands, and each command's refusals, through the real bin. */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import t from 'tap';
-
-const LEDGER = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ledger(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  // A clean environment: no key or data dir leaks in from the shell running the tests.
-  const child = spawn(process.execPath, [LEDGER, ...args], {
-    env: { PATH: process.env.PATH ?? '', PORT: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { ledger } from './fixtures/ledger-bin.js';
 
 t.test('help and unknown commands', async (t) => {
   for (const args of [[], ['help'], ['--help']]) {

@@ -1,31 +1,10 @@
-/**
- * The real `ledger verify` (bin/ledger.js, the built dist) on a data dir: exit 0 on an intact log, 1 with the
- * position of the first bad event once the events.db is changed underneath, 2 without an events.db.
- */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { LedgerIntegrity } from '@ledger/integrity';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { describeReport, runVerify } from '../src/verify.command.js';
-
-const LEDGER = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
-
-function ledger(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [LEDGER, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout, stderr })),
-  );
-}
+import { ledger } from './fixtures/ledger-bin.js';
 
 async function dataDirWith(dir: string, events: number): Promise<void> {
   const store = await SqliteEventStore.open({ path: join(dir, 'events.db') });
