@@ -16,6 +16,7 @@ export {
   exportEvents,
   type ImportResult,
   importEvents,
+  lastPositionOf,
   lineToEvent,
   TransferError,
 } from './transfer.command.js';

@@ -26,7 +26,7 @@ import { KEYS_USAGE, runKeys } from './keys.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
-import { exportEvents, importEvents } from './transfer.command.js';
+import { exportEvents, importEvents, lastPositionOf } from './transfer.command.js';
 import { describeReport, runVerify } from './verify.command.js';
 
 const USAGE = `usage:
@@ -189,10 +189,28 @@ async function exportCommand(args: string[]): Promise<number> {
   const toFile = values.out !== undefined && values.out !== '-';
   const out = toFile ? createWriteStream(values.out!) : process.stdout;
   const store = await SqliteEventStore.open({ path });
+  // A bar only for a person watching: scripts and tests (no TTY) get the summary line alone.
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        format: 'exporting events [{bar}] {percentage}% | {value}/{total} positions | {eta_formatted} left',
+        hideCursor: true,
+      })
+    : undefined;
   try {
-    const { events, lastPosition } = await exportEvents(store, async (chunk) => {
-      if (!out.write(chunk)) await once(out, 'drain');
-    });
+    // The embedded store's positions are contiguous from 1, so the last one is the number of events.
+    bar?.start(Math.max(Number(await lastPositionOf(store)), 1), 0);
+    const { events, lastPosition } = await exportEvents(
+      store,
+      async (chunk) => {
+        if (!out.write(chunk)) await once(out, 'drain');
+      },
+      (position) => {
+        // Events appended during the export may pass the total taken at the start.
+        if (bar !== undefined && Number(position) > bar.getTotal()) bar.setTotal(Number(position));
+        bar?.update(Number(position));
+      },
+    );
+    bar?.stop();
     if (toFile)
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -201,9 +219,21 @@ async function exportCommand(args: string[]): Promise<number> {
       `exported ${events} events${lastPosition === undefined ? '' : ` up to position ${lastPosition}`}\n`,
     );
   } finally {
+    bar?.stop();
     await store.close();
   }
   return 0;
+}
+
+/** Lines of a file (newlines counted; a last line without one counts too), for the import bar's total. */
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(path)) {
+    for (const byte of chunk as Buffer) if (byte === 10) lines += 1;
+    last = (chunk as Buffer).at(-1) ?? last;
+  }
+  return last === 10 ? lines : lines + 1;
 }
 
 async function importCommand(args: string[]): Promise<number> {
@@ -211,12 +241,29 @@ async function importCommand(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
   const input = values.in === undefined || values.in === '-' ? process.stdin : createReadStream(values.in);
   await mkdir(dataDir, { recursive: true });
+  const fromFile = input !== process.stdin;
+  // A bar only for a person watching (no TTY: the summary line alone); from stdin the total is unknown: a counter.
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        format: fromFile
+          ? 'importing events [{bar}] {percentage}% | {value}/{total} lines | {eta_formatted} left'
+          : 'importing events | {value} lines read',
+        hideCursor: true,
+      })
+    : undefined;
   try {
-    const { events, streams } = await importEvents(dataDir, {
-      // readline emits from the moment it exists: create it only when the import starts reading.
-      [Symbol.asyncIterator]: () =>
-        createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator](),
-    });
+    if (bar !== undefined)
+      bar.start(fromFile ? Math.max(await countLines(values.in!).catch(() => 1), 1) : 0, 0);
+    const { events, streams } = await importEvents(
+      dataDir,
+      {
+        // readline emits from the moment it exists: create it only when the import starts reading.
+        [Symbol.asyncIterator]: () =>
+          createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator](),
+      },
+      (linesRead) => bar?.update(linesRead),
+    );
+    bar?.stop();
     process.stdout.write(
       `imported ${events} events in ${streams} streams into ${join(dataDir, 'events.db')}\n`,
     );
@@ -226,6 +273,8 @@ async function importCommand(args: string[]): Promise<number> {
     if (code !== 'bad-line' && code !== 'target-not-empty' && code !== 'append-refused') throw error;
     process.stderr.write(`ledger import: ${(error as Error).message}; nothing was imported\n`);
     return code === 'target-not-empty' ? 3 : 1;
+  } finally {
+    bar?.stop();
   }
 }
 

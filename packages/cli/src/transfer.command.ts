@@ -122,6 +122,9 @@ export function lineToEvent(text: string, line: number): ExportedEvent {
 /**
  * Writes every event of the store, in `$all` order, one NDJSON line each. Returns how many and the last
  * position written (events appended while the export runs may or may not be in it; the last position says).
+ * `onProgress` gets the commit position of each event written: against `lastPositionOf(store)` it is an exact
+ * fraction on SQLite, whose positions are contiguous from 1, and an approximate one on stores with sparse
+ * positions (EventStoreDB's are log offsets).
  *
  * @example
  * await exportEvents(store, (line) => process.stdout.write(line));
@@ -129,6 +132,7 @@ export function lineToEvent(text: string, line: number): ExportedEvent {
 export async function exportEvents(
   store: EventStore,
   write: (chunk: string) => void | Promise<void>,
+  onProgress?: (position: bigint) => void,
 ): Promise<{ events: number; lastPosition: bigint | undefined }> {
   let events = 0;
   let lastPosition: bigint | undefined;
@@ -136,8 +140,16 @@ export async function exportEvents(
     await write(`${eventToLine(event)}\n`);
     events += 1;
     lastPosition = event.position.commit;
+    onProgress?.(lastPosition);
   }
   return { events, lastPosition };
+}
+
+/** The commit position of the store's last event (0n when it has none): the total of an export's progress. */
+export async function lastPositionOf(store: EventStore): Promise<bigint> {
+  for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
+    return event.position.commit;
+  return 0n;
 }
 
 export interface ImportResult {
@@ -177,9 +189,15 @@ async function hasEvents(path: string): Promise<boolean> {
  * Each stream keeps its ids, revisions and order: consecutive events of one stream are appended together
  * with the expected revision the export implies, so a line out of order is refused, never reordered.
  *
+ * `onProgress` gets the number of lines read so far, blank ones included.
+ *
  * @throws TransferError `target-not-empty`, `bad-line` or `append-refused`, naming the line.
  */
-export async function importEvents(dataDir: string, lines: AsyncIterable<string>): Promise<ImportResult> {
+export async function importEvents(
+  dataDir: string,
+  lines: AsyncIterable<string>,
+  onProgress?: (linesRead: number) => void,
+): Promise<ImportResult> {
   const target = join(dataDir, 'events.db');
   if (await hasEvents(target)) {
     throw new TransferError(
@@ -192,7 +210,7 @@ export async function importEvents(dataDir: string, lines: AsyncIterable<string>
   const store = await SqliteEventStore.open({ path: temporary });
   let closed = false;
   try {
-    const result = await appendAll(store, lines);
+    const result = await appendAll(store, lines, onProgress);
     await store.close();
     closed = true;
     await removeDatabase(target);
@@ -205,7 +223,11 @@ export async function importEvents(dataDir: string, lines: AsyncIterable<string>
   }
 }
 
-async function appendAll(store: EventStore, lines: AsyncIterable<string>): Promise<ImportResult> {
+async function appendAll(
+  store: EventStore,
+  lines: AsyncIterable<string>,
+  onProgress?: (linesRead: number) => void,
+): Promise<ImportResult> {
   const lastRevision = new Map<string, bigint>();
   let batch:
     | { events: EventData[]; streamId: string; expected: ExpectedRevision; firstLine: number }
@@ -233,6 +255,7 @@ async function appendAll(store: EventStore, lines: AsyncIterable<string>): Promi
   let lineNumber = 0;
   for await (const text of lines) {
     lineNumber += 1;
+    onProgress?.(lineNumber);
     if (text.trim() === '') continue;
     const event = lineToEvent(text, lineNumber);
     if (previousPosition !== undefined && compareDecimal(event.position.commit, previousPosition) <= 0) {

@@ -1,4 +1,6 @@
-import { lineToEvent, TransferError } from '@ledger/cli';
+import { join } from 'node:path';
+import { exportEvents, importEvents, lastPositionOf, lineToEvent, TransferError } from '@ledger/cli';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import t from 'tap';
 
 const good = {
@@ -55,4 +57,33 @@ t.test('every kind of bad line is refused with its line number and what is wrong
     t.ok(error instanceof TransferError, `${name}: a TransferError`);
     t.match(error, { code: 'bad-line', line: 7, message }, name);
   }
+});
+
+t.test('progress: export reports each position against the last one, import each line read', async (t) => {
+  const dir = t.testdir({ copy: {} });
+  const store = await SqliteEventStore.open({ path: join(dir, 'events.db') });
+  t.teardown(() => store.close());
+  t.equal(await lastPositionOf(store), 0n, 'an empty store: 0');
+  for (let i = 0; i < 3; i += 1) await store.appendToStream(`s-${i % 2}`, [{ type: 'A', data: { i } }]);
+  t.equal(await lastPositionOf(store), 3n, 'contiguous on SQLite: the number of events');
+  const positions: bigint[] = [];
+  const lines: string[] = [];
+  await exportEvents(
+    store,
+    (chunk) => void lines.push(chunk.trimEnd()),
+    (position) => positions.push(position),
+  );
+  t.same(positions, [1n, 2n, 3n]);
+  const read: number[] = [];
+  const result = await importEvents(
+    join(dir, 'copy'),
+    (async function* () {
+      yield lines[0]!;
+      yield '';
+      yield* lines.slice(1);
+    })(),
+    (count) => read.push(count),
+  );
+  t.same(result, { events: 3, streams: 2 });
+  t.same(read, [1, 2, 3, 4], 'blank lines count as read');
 });

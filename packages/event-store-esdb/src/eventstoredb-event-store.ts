@@ -43,6 +43,41 @@ export interface EventStoreDbEventStoreOptions {
    * ledgers, or the contract suite's isolated stores, share one server.
    */
   readonly namespace?: string;
+  /** How `subscribeToAll` resubscribes after the client's subscription fails (defaults below). */
+  readonly resubscribe?: ResubscribeOptions;
+}
+
+export interface ResubscribeOptions {
+  /** Delay before the first resubscription, doubled per consecutive failure (default 100 ms). */
+  readonly initialDelayMs?: number;
+  /** Cap of the delay (default 5000 ms). Each delay is jittered down to half of it. */
+  readonly maxDelayMs?: number;
+  /**
+   * Consecutive failures, with no event received in between, after which the last error is thrown to the
+   * iterator (default 8).
+   */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * Client errors that resubscribing cannot fix: the same call would fail the same way. Everything else
+ * (unavailable, deadline-exceeded, cancelled by the server, not-leader, unknown, plain socket errors) is retried.
+ */
+const PERMANENT_ERROR_TYPES = new Set([
+  'access-denied',
+  'not-found',
+  'stream-not-found',
+  'stream-deleted',
+  'no-stream',
+  'invalid-argument',
+  'unsupported',
+  'user-not-found',
+]);
+
+/** Whether an error of the client's subscription is worth resubscribing for. */
+export function isRetryableSubscriptionError(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return !(typeof type === 'string' && PERMANENT_ERROR_TYPES.has(type));
 }
 
 /**
@@ -61,6 +96,7 @@ export class EventStoreDbEventStore implements EventStore {
   readonly #client: EsdbClient;
   readonly #ownsClient: boolean;
   readonly #namespace: string;
+  readonly #resubscribe: Required<ResubscribeOptions>;
   readonly #subscriptions = new Set<Subscription>();
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
@@ -77,6 +113,11 @@ export class EventStoreDbEventStore implements EventStore {
       this.#ownsClient = true;
     }
     this.#namespace = options.namespace ?? '';
+    this.#resubscribe = {
+      initialDelayMs: options.resubscribe?.initialDelayMs ?? 100,
+      maxDelayMs: options.resubscribe?.maxDelayMs ?? 5000,
+      maxAttempts: options.resubscribe?.maxAttempts ?? 8,
+    };
   }
 
   #assertOpen(): void {
@@ -198,33 +239,70 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /**
+   * A live subscription that survives dropped connections: when the client's subscription fails (and not
+   * because of `unsubscribe`), it is opened again from the position of the last event the client delivered
+   * (exclusive), or from the original start if none was, after a jittered backoff. Consumers see no gap and
+   * no duplicate. The last error is thrown to the iterator after `maxAttempts` consecutive failures with no
+   * event in between, or at once for errors retrying cannot fix (see `isRetryableSubscriptionError`).
+   */
   subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
     this.#assertOpen();
     const namespace = this.#namespace;
-    const source: AllStreamSubscription = this.#client.subscribeToAll({
-      fromPosition: subscriptionStart(options.fromPosition),
-      filter: toEsdbFilter(options.filter, namespace),
-    });
+    const client = this.#client;
+    const retry = this.#resubscribe;
+    const filter = toEsdbFilter(options.filter, namespace);
+    let resumeFrom = subscriptionStart(options.fromPosition);
+    const open = (): AllStreamSubscription => client.subscribeToAll({ fromPosition: resumeFrom, filter });
+    let source: AllStreamSubscription = open();
     let stopped = false;
+    let wake: (() => void) | undefined;
     const subscriptions = this.#subscriptions;
     const stop = async () => {
       if (stopped) return;
       stopped = true;
       subscriptions.delete(subscription);
+      wake?.();
       await source.unsubscribe().catch(() => undefined);
     };
-    async function* iterate(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const resolved of source) {
-          if (stopped) return;
-          const event = resolved.event;
-          if (event === undefined || !passes(options.filter, namespace, event.streamId, event.type)) continue;
-          const mapped = toPortEvent(event, namespace);
-          if (mapped !== undefined) yield mapped;
+    const pause = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
         }
-      } catch (error) {
-        // Cancelling the call is how unsubscribe ends it: that is an end, not a failure.
-        if (!stopped) throw error;
+        wake = done;
+      });
+    async function* iterate(): AsyncGenerator<RecordedEvent> {
+      let failures = 0;
+      try {
+        while (!stopped) {
+          try {
+            for await (const resolved of source) {
+              if (stopped) return;
+              const event = resolved.event;
+              if (event === undefined) continue;
+              // Any event the server sent moves the resume point, even one this store does not return.
+              if (event.position !== undefined) resumeFrom = event.position;
+              failures = 0;
+              if (!passes(options.filter, namespace, event.streamId, event.type)) continue;
+              const mapped = toPortEvent(event, namespace);
+              if (mapped !== undefined) yield mapped;
+            }
+            return;
+          } catch (error) {
+            // Cancelling the call is how unsubscribe ends it: that is an end, not a failure.
+            if (stopped) return;
+            failures += 1;
+            if (!isRetryableSubscriptionError(error) || failures >= retry.maxAttempts) throw error;
+            const ceiling = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (failures - 1));
+            await pause(ceiling / 2 + Math.random() * (ceiling / 2));
+            if (stopped) return;
+            source = open();
+          }
+        }
       } finally {
         await stop();
       }

@@ -17,4 +17,6 @@ export {
   type EsdbClient,
   EventStoreDbEventStore,
   type EventStoreDbEventStoreOptions,
+  isRetryableSubscriptionError,
+  type ResubscribeOptions,
 } from './eventstoredb-event-store.js';
