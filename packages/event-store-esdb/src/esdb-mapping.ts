@@ -22,6 +22,7 @@ import {
   matchesFilter,
   type Position,
   type RecordedEvent,
+  StoreUnavailableError,
   StreamNotFoundError,
   type StreamRevision,
   WrongExpectedVersionError,
@@ -192,7 +193,8 @@ interface ClientErrorShape {
 /**
  * Maps the client's typed errors (recognised by their `type`, as the port's by `code`) to the port's:
  * wrong expected version, stream not found, and the server's append size limit (an append the store
- * cannot take, like any other `invalid-append`). Anything else (unavailable, access denied) passes as is.
+ * cannot take, like any other `invalid-append`), and the server being unreachable or too slow
+ * (`store-unavailable`). Anything else (access denied, …) passes as is.
  */
 export function fromEsdbError(error: unknown, streamName: string, expected?: ExpectedRevision): unknown {
   if (typeof error !== 'object' || error === null) return error;
@@ -206,6 +208,10 @@ export function fromEsdbError(error: unknown, streamName: string, expected?: Exp
       );
     case 'stream-not-found':
       return new StreamNotFoundError(streamName);
+    case 'unavailable':
+    case 'deadline-exceeded':
+      // The server is away or too slow: a 503 to retry, not an unexpected failure.
+      return new StoreUnavailableError(String(shape.message ?? shape.type));
     case 'maximum-append-size-exceeded':
       return new InvalidAppendError(
         `the append exceeds EventStoreDB's maximum append size (${String(shape.maxAppendSize)} bytes)`,

@@ -62,8 +62,15 @@ t.test('client errors become the port’s typed errors', async (t) => {
     code: 'invalid-append',
     message: /1048576 bytes/,
   });
-  const unavailable = { type: 'unavailable', message: 'down' };
-  t.equal(fromEsdbError(unavailable, 's'), unavailable, 'anything else passes as is');
+  for (const type of ['unavailable', 'deadline-exceeded']) {
+    t.match(fromEsdbError({ type, message: 'connection refused' }, 's'), {
+      code: 'store-unavailable',
+      message: /unavailable: connection refused/,
+    });
+  }
+  t.match(fromEsdbError({ type: 'unavailable' }, 's'), { message: /unavailable: unavailable/ });
+  const denied = { type: 'access-denied', message: 'no' };
+  t.equal(fromEsdbError(denied, 's'), denied, 'anything else passes as is');
   t.equal(fromEsdbError('text', 's'), 'text');
 });
 

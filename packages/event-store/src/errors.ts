@@ -37,6 +37,18 @@ export class WrongExpectedVersionError extends EventStoreError {
   }
 }
 
+/**
+ * The store could not be reached or did not answer in time (a server-backed adapter: EventStoreDB down,
+ * partitioned, overloaded). Nothing was appended as far as the caller can know; the request may be retried.
+ */
+export class StoreUnavailableError extends EventStoreError {
+  static readonly code = 'store-unavailable';
+
+  constructor(detail: string) {
+    super(StoreUnavailableError.code, `the event store is unavailable: ${detail}`);
+  }
+}
+
 /** The stream has no events. */
 export class StreamNotFoundError extends EventStoreError {
   static readonly code = 'stream-not-found';

@@ -13,6 +13,7 @@ export {
   InvalidAppendError,
   isStreamNotFoundError,
   isWrongExpectedVersionError,
+  StoreUnavailableError,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from './errors.js';

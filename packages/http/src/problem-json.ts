@@ -69,6 +69,13 @@ const STORE_PROBLEMS: Readonly<Record<string, HttpProblem>> = {
     'Conflict',
     'the event id is already stored',
   ),
+  'store-unavailable': new HttpProblem(
+    503,
+    'store-unavailable',
+    'Service Unavailable',
+    'the event store cannot be reached; nothing was recorded, retry (with the same Idempotency-Key) later',
+    { headers: { 'retry-after': '5' } },
+  ),
   'event-store-closed': new HttpProblem(
     503,
     'unavailable',

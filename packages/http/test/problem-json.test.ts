@@ -1,5 +1,5 @@
 import { DomainRuleError, LedgerError, NotFoundError } from '@ledger/domain';
-import { EventStoreClosedError, WrongExpectedVersionError } from '@ledger/event-store';
+import { EventStoreClosedError, StoreUnavailableError, WrongExpectedVersionError } from '@ledger/event-store';
 import { createHttpApp, HttpProblem, ProblemDetails } from '@ledger/http';
 import t from 'tap';
 import { z } from 'zod';
@@ -44,6 +44,7 @@ function build(bodyLimit?: number) {
     'ledger-other': () => new LedgerError('something-else', 'a rule of another package'),
     'wrong-version': () => new WrongExpectedVersionError('claim-1', 0n, 1n),
     'store-closed': () => new EventStoreClosedError(),
+    'store-unavailable': () => new StoreUnavailableError('connection refused'),
     duplicate: () =>
       Object.assign(new Error('event e1: stored by another append'), { code: 'duplicate-event-id' }),
     problem: () =>
@@ -187,6 +188,7 @@ t.test('thrown errors map by code', async (t) => {
     'ledger-other': [422, 'something-else'],
     'wrong-version': [409, 'concurrency-conflict'],
     'store-closed': [503, 'unavailable'],
+    'store-unavailable': [503, 'store-unavailable'],
     duplicate: [409, 'duplicate-event-id'],
     problem: [429, 'rate-limited'],
     unexpected: [500, 'internal'],
@@ -212,6 +214,8 @@ t.test('thrown errors map by code', async (t) => {
   });
   const closed = await app.inject({ method: 'GET', url: '/throw/store-closed' });
   t.equal(closed.headers['retry-after'], '1');
+  const away = await app.inject({ method: 'GET', url: '/throw/store-unavailable' });
+  t.equal(away.headers['retry-after'], '5', 'a store that is away: retry in a few seconds');
   const ajv = await app.inject({ method: 'GET', url: '/throw/ajv-validation' });
   t.same(ajv.json().errors, [
     { path: 'querystring.limit', message: 'must be <= 500' },
