@@ -48,6 +48,8 @@ const permanent = (status: number) => status >= 400 && status < 500 && status !=
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
+    // An 'abort' listener added after the abort never fires: a signal already aborted must not wait.
+    if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
     function done() {
