@@ -56,28 +56,31 @@ export function claimStreams(count) {
   });
 }
 
+/** The fields of a claim that vary with `sequence`, around the given actor, in the order ClaimMade has them. */
+function claimFields(sequence, actor) {
+  return {
+    claimant: CLAIMANTS[sequence % CLAIMANTS.length],
+    actor,
+    attribution: ACTORS[sequence % ACTORS.length].attribution,
+    targets: TARGETS[sequence % TARGETS.length],
+    summary: SUMMARY,
+    source: {
+      url: `https://security.example.com/blog/${sequence}/threat-actor-report`,
+      title: 'Threat actor report',
+    },
+    statedAt: new Date(BASE_TIME + sequence * 60_000).toISOString(),
+  };
+}
+
 /** A `ClaimMade` event with its metadata, ready for `appendToStream`. */
 export function claimMadeEvent(claimId, sequence) {
-  const { actor, attribution } = ACTORS[sequence % ACTORS.length];
-  const statedAt = new Date(BASE_TIME + sequence * 60_000).toISOString();
+  const data = { claimId, ...claimFields(sequence, ACTORS[sequence % ACTORS.length].actor) };
   const requestId = uuidv7Like();
   return {
     type: 'ClaimMade',
-    data: {
-      claimId,
-      claimant: CLAIMANTS[sequence % CLAIMANTS.length],
-      actor,
-      attribution,
-      targets: TARGETS[sequence % TARGETS.length],
-      summary: SUMMARY,
-      source: {
-        url: `https://security.example.com/blog/${sequence}/threat-actor-report`,
-        title: 'Threat actor report',
-      },
-      statedAt,
-    },
+    data,
     metadata: {
-      recordedAt: statedAt,
+      recordedAt: data.statedAt,
       principal: 'bench@attribution-ledger',
       requestId,
       correlationId: requestId,
@@ -94,19 +97,11 @@ export const REQUEST_ACTORS = 300;
  * over `REQUEST_ACTORS` actors (`Volt Typhoon 7`…), so no single actor's read model takes every write.
  */
 export function claimRequestBody(sequence) {
-  const { actor, attribution } = ACTORS[sequence % ACTORS.length];
-  return {
-    claimant: CLAIMANTS[sequence % CLAIMANTS.length],
-    actor: { name: `${actor.name} ${sequence % REQUEST_ACTORS}`, aliases: actor.aliases },
-    attribution,
-    targets: TARGETS[sequence % TARGETS.length],
-    summary: SUMMARY,
-    source: {
-      url: `https://security.example.com/blog/${sequence}/threat-actor-report`,
-      title: 'Threat actor report',
-    },
-    statedAt: new Date(BASE_TIME + sequence * 60_000).toISOString(),
-  };
+  const { actor } = ACTORS[sequence % ACTORS.length];
+  return claimFields(sequence, {
+    name: `${actor.name} ${sequence % REQUEST_ACTORS}`,
+    aliases: actor.aliases,
+  });
 }
 
 /** The actor id (slug) of `claimRequestBody(sequence)`'s actor. */
