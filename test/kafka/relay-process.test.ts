@@ -12,20 +12,14 @@ import { call, startLedgerProcess, startServiceProcess } from '../e2e/fixtures/l
 import {
   consumeUntil,
   dedupe,
+  lastPosition,
   outOfOrderKeys,
   privateBroker,
   seedHistory,
   uniquePrefix,
+  waitFor,
   withBroker,
 } from './fixtures/kafka.js';
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** How many records the relay's four topics hold (fresh topics: the sum of their high watermarks). */
 async function recordsOnKafka(brokers: string[], prefix: string): Promise<number> {
@@ -65,9 +59,7 @@ void withBroker(
     const store = await SqliteEventStore.open({ path: join(dataDir, 'events.db') });
     // About 20 000 events: dozens of batches, so that the kill lands with most of the log still to send.
     const events = await seedHistory(store, { claims: 10_000, actors: 50 });
-    let end = 0;
-    for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
-      end = Number(event.position.commit);
+    const end = await lastPosition(store);
     await store.close();
 
     const prefix = uniquePrefix();
@@ -197,9 +189,7 @@ void withBroker(
     const dataDir = t.testdir();
     const store = await SqliteEventStore.open({ path: join(dataDir, 'events.db') });
     const events = await seedHistory(store, { claims: 10_000, actors: 40 });
-    let end = 0;
-    for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
-      end = Number(event.position.commit);
+    const end = await lastPosition(store);
     await store.close();
     const prefix = uniquePrefix();
     const relay = await startServiceProcess('relay', dataDir, {

@@ -11,9 +11,11 @@ import t from 'tap';
 import {
   consumeUntil,
   dedupe,
+  lastPosition,
   outOfOrderKeys,
   seedHistory,
   uniquePrefix,
+  waitFor,
   withBroker,
 } from './fixtures/kafka.js';
 
@@ -27,20 +29,6 @@ function settings(brokers: string[], topicPrefix: string): KafkaRelaySettings {
     topicPartitions: 3,
     topicRetentionMs: 7 * 86_400_000,
   };
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function lastPosition(store: SqliteEventStore): Promise<number> {
-  for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
-    return Number(event.position.commit);
-  return 0;
 }
 
 void withBroker(
