@@ -2,42 +2,35 @@
 /**
  * The query service alone: `PORT=8082 LEDGER_DATA_DIR=./data node services/query/dist/main.js`. It reads the
  * read models of the data dir, which a projector (`services/projector`) keeps current, and the event store for
- * the integrity routes.
+ * the integrity routes. SIGTERM/SIGINT drain requests, close the stores and exit 0.
  */
 import { join } from 'node:path';
-import { ConfigError, createLogger, loadConfig } from '@ledger/config';
+import { createLogger, loadConfig } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { StateStore } from '@ledger/http';
+import { runUntilSignalled, StateStore } from '@ledger/http';
 import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries } from '@ledger/projections';
 import { buildQueryApp } from './build-query-app.js';
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(1);
-}
-const logger = createLogger(config, 'query');
-const state = StateStore.open(join(config.dataDir, 'state.db'));
-await state.keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
-const queries = LedgerQueries.open(join(config.dataDir, 'read.db'));
-// The integrity routes recompute from the events themselves, not from the read models.
-const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
-const integrity = LedgerIntegrity.open({ store, dataDir: config.dataDir });
-const app = await buildQueryApp({ queries, state, config, logger, integrity });
-const url = await app.listen({ port: config.port, host: config.host });
-logger.info({ url }, 'query service listening');
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void app.close().then(async () => {
+await runUntilSignalled('query', async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config, 'query');
+  const state = StateStore.open(join(config.dataDir, 'state.db'));
+  await state.keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
+  const queries = LedgerQueries.open(join(config.dataDir, 'read.db'));
+  // The integrity routes recompute from the events themselves, not from the read models.
+  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  const integrity = LedgerIntegrity.open({ store, dataDir: config.dataDir });
+  const app = await buildQueryApp({ queries, state, config, logger, integrity });
+  const url = await app.listen({ port: config.port, host: config.host });
+  logger.info({ url }, 'query service listening');
+  return {
+    app,
+    async close() {
+      await app.close();
       queries.close();
       state.close();
       await store.close();
-      process.exit(0);
-    });
-  });
-}
+    },
+  };
+});
