@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LedgerClient, runDemo, runRebuild } from '@ledger/cli';
 import { createLogger } from '@ledger/config';
+import { READ_MODEL_TABLES } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { ADMIN_KEY, startLedgerProcess } from '../../../test/e2e/fixtures/ledger-process.js';
@@ -20,15 +21,6 @@ const withoutCreated = (ndjson: string) =>
       }
       return JSON.stringify(rest);
     });
-
-const READ_MODEL_TABLES = [
-  'claim_events',
-  'claims',
-  'parties',
-  'actors',
-  'actor_attributions',
-  'checkpoints',
-];
 
 /** The audit rows keep each event's metadata as stored, seal included: the copy's seal is its own chain's. */
 function withoutSealInRow(row: Record<string, unknown>): Record<string, unknown> {

@@ -1,3 +1,5 @@
+export type { ActorFold, ActorFoldStep, ClaimTally, StateTally } from './actor-fold.js';
+export { actorSummaryOf, evolveActorFold } from './actor-fold.js';
 export type { ClaimSnapshot, ClaimState } from './claim-decider.js';
 export { claimDecider, decide, evolve, initialState } from './claim-decider.js';
 export {

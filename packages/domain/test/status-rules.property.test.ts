@@ -10,11 +10,15 @@ import type {
   StateCode,
 } from '@ledger/domain';
 import {
+  type ActorFold,
   actorIdOf,
+  actorSummaryOf,
+  type ClaimTally,
   claimDecider,
   claimFactsOf,
   compareInstants,
   disputeEntries,
+  evolveActorFold,
   foldClaims,
   isLedgerError,
   statusOf,
@@ -449,4 +453,77 @@ t.test('compareInstants agrees with the instants, whatever the zones', async (t)
     { numRuns: 300 },
   );
   t.pass('agrees');
+});
+
+/**
+ * Folds `events` one at a time, in position order, the way the actors projection does across batches: the
+ * fold and the claim tallies go through JSON between events, as they do through read.db rows.
+ */
+function foldIncrementally(events: readonly RecordedClaimEvent[]) {
+  let fold: ActorFold | undefined;
+  const claims = new Map<string, ClaimTally>();
+  for (const event of events.toSorted((a, b) => Number(a.position - b.position))) {
+    const step = evolveActorFold(fold, claims.get(event.data.claimId), event);
+    if (step === undefined) continue;
+    fold = JSON.parse(JSON.stringify(step.fold)) as ActorFold;
+    claims.set(step.claim.claimId, JSON.parse(JSON.stringify(step.claim)) as ClaimTally);
+  }
+  return fold === undefined ? undefined : actorSummaryOf(fold);
+}
+
+t.test('the incremental actor fold gives the same summary as summarizeActor', async (t) => {
+  fc.assert(
+    fc.property(ledger, ({ events }) => {
+      deepStrictEqual(foldIncrementally(events), summarizeActor(events));
+    }),
+    runs,
+  );
+  t.pass('same summary');
+});
+
+t.test('the incremental fold leaves out what summarizeActor leaves out', async (t) => {
+  // Events the decider never writes, appended after a valid ledger: a second ClaimMade of a claim (naming
+  // another state), a second retraction, an event of an unknown claim, and denials and confirmations of a
+  // retracted claim (which count, but not towards the status).
+  const anomaly = fc.record({
+    kind: fc.constantFrom('remake', 'retract', 'orphan', 'deny', 'confirm'),
+    claim: fc.nat(),
+    state: fc.constantFrom(...states),
+    party: fc.nat(2),
+    at: fc.nat(8_000),
+    zone,
+  });
+  fc.assert(
+    fc.property(ledger, fc.array(anomaly, { maxLength: 6 }), ({ plans, events }, anomalies) => {
+      const all = [...events];
+      let position = highest(events.map((e) => e.position))!;
+      for (const { kind, claim, state, party, at, zone } of anomalies) {
+        position += 3n;
+        const claimId = kind === 'orphan' ? claimIdOf(900) : claimIdOf(claim % plans.length);
+        const statedAt = formatInstant(BASE + at * MINUTE, zone);
+        const metadata = { recordedAt: formatInstant(BASE + 30_000 * MINUTE, 0), principal: 'key-1' };
+        const made = events.find(
+          (e): e is RecordedClaimEvent<'ClaimMade'> => e.type === 'ClaimMade' && e.data.claimId === claimId,
+        );
+        const data =
+          kind === 'remake' && made !== undefined
+            ? { type: 'ClaimMade', data: { ...made.data, attribution: { ...made.data.attribution, state } } }
+            : kind === 'retract'
+              ? { type: 'ClaimRetracted', data: { claimId, by: 'microsoft', reason: 'Again.', statedAt } }
+              : kind === 'confirm'
+                ? {
+                    type: 'ClaimConfirmed',
+                    data: { claimId, confirmer: confirmers[party]!, statement: 'Yes.', statedAt },
+                  }
+                : {
+                    type: 'ClaimDenied',
+                    data: { claimId, denier: deniers[party]!, statement: 'No.', statedAt },
+                  };
+        all.push({ ...data, metadata, position } as RecordedClaimEvent);
+      }
+      deepStrictEqual(foldIncrementally(all), summarizeActor(all));
+    }),
+    runs,
+  );
+  t.pass('same summary with anomalies');
 });

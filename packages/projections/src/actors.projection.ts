@@ -1,5 +1,11 @@
-import { type ActorSummary, summarizeActor } from '@ledger/domain';
-import { type FoldRow, recordedFromRow } from './claim-events.projection.js';
+import {
+  type ActorFold,
+  type ActorSummary,
+  actorSummaryOf,
+  type ClaimTally,
+  evolveActorFold,
+  type StateCode,
+} from '@ledger/domain';
 import type { Projection } from './projection.js';
 
 /** The body of `GET /v1/actors/:actorId`, positions as numbers. */
@@ -75,9 +81,15 @@ export function actorRows(summary: ActorSummary): ActorRows {
   };
 }
 
-const ACTOR_OF = 'SELECT actor_id FROM claim_events WHERE position = ?';
-const EVENTS_OF =
-  'SELECT position, type, data, metadata FROM claim_events WHERE actor_id = ? ORDER BY position';
+const FOLD_OF = 'SELECT fold FROM actor_folds WHERE actor_id = ?';
+const UPSERT_FOLD = `INSERT INTO actor_folds (actor_id, fold) VALUES (?, ?)
+  ON CONFLICT (actor_id) DO UPDATE SET fold = excluded.fold`;
+const CLAIM_OF =
+  'SELECT claim_id, actor_id, state, retracted, denials, confirmations FROM actor_claims WHERE claim_id = ?';
+const UPSERT_CLAIM = `INSERT INTO actor_claims (claim_id, actor_id, state, retracted, denials, confirmations)
+  VALUES (@claim_id, @actor_id, @state, @retracted, @denials, @confirmations)
+  ON CONFLICT (claim_id) DO UPDATE SET retracted = excluded.retracted, denials = excluded.denials,
+    confirmations = excluded.confirmations`;
 const UPSERT = `INSERT INTO actors (actor_id, name, aliases, status, attributions, last_stated_at, position, summary)
   VALUES (@actor_id, @name, @aliases, @status, @attributions, @last_stated_at, @position, @summary)
   ON CONFLICT (actor_id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases,
@@ -87,31 +99,82 @@ const DELETE_ATTRIBUTIONS = 'DELETE FROM actor_attributions WHERE actor_id = ?';
 const INSERT_ATTRIBUTION =
   'INSERT INTO actor_attributions (actor_id, state, status) VALUES (@actor_id, @state, @status)';
 
+interface ClaimRow {
+  readonly claim_id: string;
+  readonly actor_id: string;
+  readonly state: StateCode;
+  readonly retracted: number;
+  readonly denials: number;
+  readonly confirmations: number;
+}
+
 /**
- * `actors` and `actor_attributions`: each actor's current summary (no cut-off), recomputed with the domain's
- * `summarizeActor` from its `claim_events` rows once per batch for every actor the batch touched. Runs after
- * the `claim_events` projection, in the same transaction, so it reads the batch's own rows.
+ * `actors` and `actor_attributions`: each actor's current summary (no cut-off). Each event is folded into its
+ * actor's running tallies (`evolveActorFold`, kept in `actor_folds` and `actor_claims`), so a batch costs its
+ * own events, whatever the actors' histories; each touched actor's rows are written once per batch, from
+ * `actorSummaryOf`. The domain's property tests hold that summary equal to `summarizeActor` over the events.
  */
 export const actorsProjection: Projection = {
   name: 'actors',
   handles: ['ClaimMade', 'ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted'],
   apply(events, tx) {
-    const touched = new Set<string>();
-    const actorOf = tx.statement(ACTOR_OF).pluck();
-    for (const projected of events) {
-      const { event } = projected;
-      const actorId =
-        event.type === 'ClaimMade'
-          ? event.data.actor.id
-          : (actorOf.get(projected.position) as string | undefined);
-      if (actorId !== undefined) touched.add(actorId);
+    // What this batch has read or changed, so that each row is read and written at most once per batch.
+    const claims = new Map<string, ClaimTally | undefined>();
+    const folds = new Map<string, ActorFold | undefined>();
+    const changedClaims = new Set<string>();
+    const changedActors = new Set<string>();
+    const claimOf = (claimId: string): ClaimTally | undefined => {
+      if (!claims.has(claimId)) {
+        const row = tx.statement(CLAIM_OF).get(claimId) as ClaimRow | undefined;
+        claims.set(
+          claimId,
+          row && {
+            claimId: row.claim_id,
+            actorId: row.actor_id,
+            state: row.state,
+            retracted: row.retracted === 1,
+            denials: row.denials,
+            confirmations: row.confirmations,
+          },
+        );
+      }
+      return claims.get(claimId);
+    };
+    const foldOf = (actorId: string): ActorFold | undefined => {
+      if (!folds.has(actorId)) {
+        const fold = tx.statement(FOLD_OF).pluck().get(actorId) as string | undefined;
+        folds.set(actorId, fold === undefined ? undefined : (JSON.parse(fold) as ActorFold));
+      }
+      return folds.get(actorId);
+    };
+
+    for (const { event } of events) {
+      const claim = claimOf(event.data.claimId);
+      const actorId = claim?.actorId ?? (event.type === 'ClaimMade' ? event.data.actor.id : undefined);
+      if (actorId === undefined) continue;
+      const step = evolveActorFold(foldOf(actorId), claim, event);
+      if (step === undefined) continue;
+      claims.set(step.claim.claimId, step.claim);
+      folds.set(actorId, step.fold);
+      changedClaims.add(step.claim.claimId);
+      changedActors.add(actorId);
     }
-    const eventsOf = tx.statement(EVENTS_OF);
-    for (const actorId of touched) {
-      const rows = eventsOf.all(actorId) as FoldRow[];
-      const summary = summarizeActor(rows.map(recordedFromRow));
-      // A touched actor has at least the ClaimMade that named it.
-      const { actor, attributions } = actorRows(summary!);
+
+    for (const claimId of changedClaims) {
+      const claim = claims.get(claimId)!;
+      tx.statement(UPSERT_CLAIM).run({
+        claim_id: claim.claimId,
+        actor_id: claim.actorId,
+        state: claim.state,
+        retracted: claim.retracted ? 1 : 0,
+        denials: claim.denials,
+        confirmations: claim.confirmations,
+      });
+    }
+    for (const actorId of changedActors) {
+      const fold = folds.get(actorId)!;
+      tx.statement(UPSERT_FOLD).run(actorId, JSON.stringify(fold));
+      const { actor, attributions } = actorRows(actorSummaryOf(fold));
       tx.statement(UPSERT).run(actor);
       tx.statement(DELETE_ATTRIBUTIONS).run(actorId);
       for (const attribution of attributions) tx.statement(INSERT_ATTRIBUTION).run(attribution);

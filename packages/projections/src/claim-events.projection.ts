@@ -127,15 +127,23 @@ const COLUMNS = [
 
 const INSERT = `INSERT INTO claim_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`;
 // A claim's stream starts with its ClaimMade (the decider refuses anything else first), so the claim's first
-// row is it; the (claim_id, position) index finds it without scanning.
+// row is it; the (claim_id, position) index finds it without scanning. Its own columns hold the context (the
+// party of a ClaimMade row is the claimant), so the event's data need not be parsed again.
 const FIRST =
-  'SELECT type, data, metadata, position FROM claim_events WHERE claim_id = ? ORDER BY position LIMIT 1';
+  'SELECT type, actor_id, state, party FROM claim_events WHERE claim_id = ? ORDER BY position LIMIT 1';
+
+interface FirstRow {
+  readonly type: string;
+  readonly actor_id: string;
+  readonly state: string;
+  readonly party: string;
+}
 
 function contextFor(event: RecordedClaimEvent, tx: ReadModelTx): ClaimContext | undefined {
   if (event.type === 'ClaimMade') return claimContextOf(event);
-  const row = tx.statement(FIRST).get(event.data.claimId) as FoldRow | undefined;
+  const row = tx.statement(FIRST).get(event.data.claimId) as FirstRow | undefined;
   if (row?.type !== 'ClaimMade') return undefined;
-  return claimContextOf(recordedFromRow(row) as RecordedClaimEvent<'ClaimMade'>);
+  return { actorId: row.actor_id, state: row.state, claimant: JSON.parse(row.party) as Party };
 }
 
 /**

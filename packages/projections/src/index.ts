@@ -53,4 +53,4 @@ export {
   rebuild,
 } from './projection-runtime.js';
 export { CHECKPOINT_NAME, type ProjectorLease, ReadModels, type StoredCheckpoint } from './read-models.js';
-export { READ_MODELS_SCHEMA_VERSION } from './schema.js';
+export { READ_MODEL_TABLES, READ_MODELS_SCHEMA_VERSION } from './schema.js';

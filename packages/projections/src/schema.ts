@@ -86,8 +86,30 @@ const LEASES = `
   );
 `;
 
-/** Every read-model table, in the order a rebuild drops them. */
+/**
+ * The actors projection's running state: each actor's fold (`ActorFold` as JSON) and each claim's tally
+ * (`ClaimTally`), so that a batch applies only its own events instead of re-reading every touched actor's
+ * history.
+ */
+const ACTOR_FOLD_TABLES = `
+  CREATE TABLE actor_folds (
+    actor_id TEXT PRIMARY KEY,
+    fold     TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE actor_claims (
+    claim_id      TEXT    PRIMARY KEY,
+    actor_id      TEXT    NOT NULL,
+    state         TEXT    NOT NULL,
+    retracted     INTEGER NOT NULL,
+    denials       INTEGER NOT NULL,
+    confirmations INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/** Every read-model table, in the order a rebuild drops them (what a reset or a comparison of read.db files covers). */
 export const READ_MODEL_TABLES = [
+  'actor_claims',
+  'actor_folds',
   'actor_attributions',
   'actors',
   'parties',
@@ -100,7 +122,15 @@ export const READ_MODEL_TABLES = [
  * Versioned migrations, one transaction each; `PRAGMA user_version` records how far a file has come. Append
  * new entries, never edit old ones.
  */
-const MIGRATIONS: readonly string[] = [TABLES, LEASES];
+const MIGRATIONS: readonly string[] = [
+  TABLES,
+  LEASES,
+  // Folds exist only for what is folded after they do: empty the read models (checkpoint included) so that
+  // the projector folds the whole ledger again, like a rebuild, and every actor gets its fold.
+  `${ACTOR_FOLD_TABLES}
+  DELETE FROM actor_attributions; DELETE FROM actors; DELETE FROM parties; DELETE FROM claims;
+  DELETE FROM claim_events; DELETE FROM checkpoints;`,
+];
 
 /** The schema version this build writes. */
 export const READ_MODELS_SCHEMA_VERSION = MIGRATIONS.length;
@@ -147,4 +177,5 @@ export function migrate(db: Database.Database): void {
 export function recreateTables(db: Database.Database): void {
   for (const table of READ_MODEL_TABLES) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(TABLES);
+  db.exec(ACTOR_FOLD_TABLES);
 }

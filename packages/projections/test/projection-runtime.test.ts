@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from '@ledger/event-store';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { LedgerQueries, ProjectionRuntime, ReadModels } from '@ledger/projections';
+import { LedgerQueries, ProjectionRuntime, READ_MODEL_TABLES, ReadModels } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import {
@@ -354,6 +354,34 @@ t.test('a read.db from a newer build is refused, not touched', async (t) => {
   t.throws(() => LedgerQueries.open(`${dir}/read.db`), /newer than this build/);
 });
 
+t.test('a read.db from before the actor folds is emptied and folded again from zero', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  await september2020(store);
+  const fold = async (path: string) => {
+    const readModels = ReadModels.open(path);
+    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+    runtime.start();
+    await eventually(() => runtime.position() === 9);
+    await runtime.stop();
+    readModels.close();
+  };
+  await fold(`${dir}/old.db`);
+  // What a file of schema version 2 looked like: the same read models, without the fold tables.
+  const old = new Database(`${dir}/old.db`);
+  old.exec('DROP TABLE actor_folds; DROP TABLE actor_claims');
+  old.pragma('user_version = 2');
+  old.close();
+
+  const upgraded = ReadModels.open(`${dir}/old.db`);
+  t.equal(upgraded.checkpoint(), undefined, 'the checkpoint is gone, so the projector starts from zero');
+  upgraded.close();
+  t.equal(count(`${dir}/old.db`, 'actors'), 0, 'and the rows it would fold again are gone with it');
+  await fold(`${dir}/old.db`);
+  await fold(`${dir}/fresh.db`);
+  t.same(dumpTables(`${dir}/old.db`), dumpTables(`${dir}/fresh.db`), 'then it equals a fresh fold');
+});
+
 t.test('when someone else moves the checkpoint', async (t) => {
   /** 20 claims over four actors, 4 of them retracted: 24 events. */
   const moreHistory = (store: EventStore) => twentyClaimsOverFourActors(store, '03');
@@ -429,8 +457,7 @@ t.test('when someone else moves the checkpoint', async (t) => {
       await eventually(() => runtime.position() === 9);
 
       const other = new Database(path);
-      other.exec(`DELETE FROM actor_attributions; DELETE FROM actors; DELETE FROM parties; DELETE FROM claims;
-      DELETE FROM claim_events; DELETE FROM checkpoints;`);
+      for (const table of READ_MODEL_TABLES) other.exec(`DELETE FROM ${table}`);
       other.close();
       await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
       await eventually(() => readModels.checkpoint()?.position === 10);
