@@ -281,6 +281,41 @@ t.test('events it cannot fold are logged and skipped, never crash the runtime', 
   t.equal(count(`${dir}/read.db`, 'claim_events'), 0);
 });
 
+t.test(
+  'a second retraction (the decider never writes one) leaves the actor as the first left it',
+  async (t) => {
+    const dir = t.testdir();
+    const store = new InMemoryEventStore();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
+    t.teardown(async () => {
+      await runtime.stop();
+      readModels.close();
+      await store.close();
+    });
+    await run(store, make(claimIds.zirconium), '2020-09-10T16:05:00Z');
+    await run(store, retract(claimIds.zirconium), '2020-10-01T08:00:00Z');
+    runtime.start();
+    await eventually(() => runtime.position() === 2);
+    const actor = () => LedgerQueries.open(`${dir}/read.db`);
+    const before = actor();
+    const summary = before.getActor('zirconium');
+    before.close();
+    await store.appendToStream(`claim-${claimIds.zirconium}`, [
+      {
+        type: 'ClaimRetracted',
+        data: retract(claimIds.zirconium, { reason: 'Again.', statedAt: '2021-01-01T00:00:00Z' }).data,
+        metadata: { recordedAt: '2021-01-01T00:00:00Z' },
+      },
+    ]);
+    await eventually(() => runtime.position() === 3);
+    const after = actor();
+    t.same(after.getActor('zirconium'), summary, 'same status, counts, position and lastStatedAt');
+    after.close();
+    t.equal(count(`${dir}/read.db`, 'claim_events'), 3, 'the audit trail still records it');
+  },
+);
+
 t.test('a second runtime on the same read models is refused', async (t) => {
   const dir = t.testdir();
   const store = new InMemoryEventStore();
