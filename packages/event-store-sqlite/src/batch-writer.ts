@@ -3,18 +3,27 @@ import {
   DuplicateEventIdError,
   EventStoreError,
   type ExpectedRevision,
-  InvalidAppendError,
   NO_STREAM,
   WrongExpectedVersionError,
 } from '@ledger/event-store';
-import { eventHash, GENESIS_HASH, INTEGRITY_KEY } from '@ledger/integrity';
+import { type CanonicalContent, eventHashOfContent, GENESIS_HASH, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 
-/** One append as the writer receives it: ids chosen and JSON serialised by the caller, so it crosses threads cheaply. */
+/**
+ * One append as the writer receives it: ids chosen and JSON serialised by the caller, so it crosses threads
+ * cheaply. `content` is the canonical data and metadata the seal hashes, also computed by the caller, outside
+ * the write lock (`null` when the store does not seal).
+ */
 export interface AppendRequest {
   readonly streamName: string;
   readonly expectedRevision: ExpectedRevision;
-  readonly events: ReadonlyArray<{ id: string; type: string; data: string; metadata: string | null }>;
+  readonly events: ReadonlyArray<{
+    id: string;
+    type: string;
+    data: string;
+    metadata: string | null;
+    content: CanonicalContent | null;
+  }>;
 }
 
 /** The outcome of one append, as plain data that survives `postMessage`. */
@@ -87,6 +96,13 @@ export class BatchWriter {
   >;
   readonly #chainHead: Database.Statement<[], { position: number; hash: string | null }>;
   readonly #integrity: boolean;
+  /**
+   * The chain head as the current transaction left it: read once per transaction, then carried from append to
+   * append. `#sealedHead` is the head an append leaves behind; it becomes the head only once the append's
+   * savepoint is released (as `#chain`), so a rolled-back append leaves no link behind.
+   */
+  #chain: ChainHead | undefined;
+  #sealedHead: ChainHead | undefined;
   readonly #appendOne: (request: AppendRequest, created: string) => AppendOutcome;
   readonly #commitAll: Database.Transaction<
     (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => void
@@ -120,9 +136,12 @@ export class BatchWriter {
     );
     this.#commitAll = db.transaction(
       (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => {
+        this.#chain = undefined;
         for (const request of requests) {
           try {
+            this.#sealedHead = undefined;
             outcomes.push(this.#appendOne(request, created));
+            if (this.#sealedHead !== undefined) this.#chain = this.#sealedHead;
           } catch (error) {
             // SQLITE_FULL, IOERR and NOMEM roll back the whole transaction, not just the savepoint: going on
             // would run the rest of the batch as autocommits, storing appends that are all reported failed.
@@ -155,14 +174,20 @@ export class BatchWriter {
     checkExpectedRevision(request.streamName, request.expectedRevision, current);
     let position = 0n;
     let revision = current;
-    let chain = this.#integrity ? this.#readChainHead() : undefined;
+    let chain = this.#integrity ? (this.#chain ?? this.#readChainHead()) : undefined;
     for (const event of request.events) {
       revision += 1n;
       let metadata = event.metadata;
       let explicitPosition: bigint | null = null;
       if (chain !== undefined) {
         explicitPosition = chain.position + 1n;
-        const sealed = seal(event, request.streamName, revision, explicitPosition, chain.hash, created);
+        const sealed = seal(event, {
+          prev: chain.hash,
+          position: explicitPosition,
+          streamId: request.streamName,
+          revision,
+          created,
+        });
         metadata = sealed.metadata;
         chain = { position: explicitPosition, hash: sealed.hash };
       }
@@ -185,6 +210,7 @@ export class BatchWriter {
         throw error;
       }
     }
+    this.#sealedHead = chain;
     return { ok: true, nextExpectedRevision: revision, position };
   }
 
@@ -219,35 +245,21 @@ export class BatchWriter {
 }
 
 /**
- * An event's stored metadata with its chain link added, and its hash. The position is chosen here (the next
- * after the chain head) rather than left to SQLite, because the hash covers it.
+ * An event's stored metadata with its chain link added, and its hash. The position is chosen by the caller
+ * (the next after the chain head) rather than left to SQLite, because the hash covers it.
  */
 function seal(
   event: AppendRequest['events'][number],
-  streamId: string,
-  revision: bigint,
-  position: bigint,
-  prev: string,
-  created: string,
+  link: { prev: string; position: bigint; streamId: string; revision: bigint; created: string },
 ): { metadata: string; hash: string } {
-  const metadata = event.metadata === null ? {} : (JSON.parse(event.metadata) as Record<string, unknown>);
-  let hash: string;
-  try {
-    hash = eventHash({
-      prev,
-      position,
-      streamId,
-      revision,
-      id: event.id,
-      type: event.type,
-      data: JSON.parse(event.data),
-      metadata,
-      created,
-    });
-  } catch (error) {
-    throw new InvalidAppendError(
-      `event ${event.id} has no RFC 8785 canonical form: ${(error as Error).message}`,
-    );
-  }
-  return { metadata: JSON.stringify({ ...metadata, [INTEGRITY_KEY]: { hash, prev } }), hash };
+  // A sealing store always sends the content (SqliteEventStore.appendToStream computes it).
+  const hash = eventHashOfContent({ ...link, id: event.id, type: event.type }, event.content!);
+  const integrity = `"${INTEGRITY_KEY}":${JSON.stringify({ hash, prev: link.prev })}`;
+  // The metadata text is JSON.stringify of an object without an `integrity` member (checked by the store):
+  // the member is spliced in before its closing brace rather than parsed and serialised again.
+  const metadata =
+    event.metadata === null || event.metadata === '{}'
+      ? `{${integrity}}`
+      : `${event.metadata.slice(0, -1)},${integrity}}`;
+  return { metadata, hash };
 }

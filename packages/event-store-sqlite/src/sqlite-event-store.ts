@@ -19,7 +19,7 @@ import {
   toJson,
   validateAppend,
 } from '@ledger/event-store';
-import { INTEGRITY_KEY } from '@ledger/integrity';
+import { type CanonicalContent, canonicalContent, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { deserializeError } from './batch-writer.js';
@@ -86,6 +86,18 @@ function checkSealable(metadata: unknown): void {
   }
   if (Object.hasOwn(metadata, INTEGRITY_KEY)) {
     throw new InvalidAppendError('metadata.integrity is reserved: the store writes the hash chain there');
+  }
+}
+
+/**
+ * What the seal hashes of an event's data and metadata, canonicalised here, before the writer's queue, so that
+ * the write transaction only hashes the small envelope around it.
+ */
+function contentOf(id: string, data: string, metadata: string | null): CanonicalContent {
+  try {
+    return canonicalContent(data, metadata);
+  } catch (error) {
+    throw new InvalidAppendError(`event ${id} has no RFC 8785 canonical form: ${(error as Error).message}`);
   }
 }
 
@@ -202,12 +214,18 @@ export class SqliteEventStore implements EventStore {
     const request = {
       streamName,
       expectedRevision: options.expectedRevision ?? 'any',
-      events: events.map((event) => ({
-        id: event.id ?? uuidv7(),
-        type: event.type,
-        data: toJson(event.data, 'data'),
-        metadata: event.metadata === undefined ? null : toJson(event.metadata, 'metadata'),
-      })),
+      events: events.map((event) => {
+        const id = event.id ?? uuidv7();
+        const data = toJson(event.data, 'data');
+        const metadata = event.metadata === undefined ? null : toJson(event.metadata, 'metadata');
+        return {
+          id,
+          type: event.type,
+          data,
+          metadata,
+          content: this.#integrity ? contentOf(id, data, metadata) : null,
+        };
+      }),
     };
     const outcome = await this.#writer.append(request);
     if (!outcome.ok) throw deserializeError(outcome.error);

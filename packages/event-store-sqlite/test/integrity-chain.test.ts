@@ -61,22 +61,33 @@ for (const writer of ['worker', 'main-thread'] as const) {
       const store = await SqliteEventStore.open({ path, writer });
       t.teardown(() => store.close());
       await store.appendToStream('contested', [{ type: 'A', data: {} }], { expectedRevision: 'no_stream' });
+      const stored = '0192f6a0-0000-7000-8000-0000000000aa';
+      await store.appendToStream('taken', [{ id: stored, type: 'A', data: {} }]);
       const results = await Promise.allSettled(
         Array.from({ length: 48 }, (_, i) =>
           i % 4 === 0
             ? // Every one of these but at most one conflicts and is rolled back inside the group commit.
               store.appendToStream('contested', [{ type: 'B', data: { i } }], { expectedRevision: 0n })
-            : store.appendToStream(`claim-${i}`, [
-                { type: 'C', data: { i } },
-                { type: 'D', data: { i }, metadata: { principal: 'k' } },
-              ]),
+            : i % 4 === 2
+              ? // Its first event is sealed and inserted before its second fails: the rollback must undo the link.
+                store.appendToStream(`claim-${i}`, [
+                  { type: 'C', data: { i } },
+                  { id: stored, type: 'D', data: { i } },
+                ])
+              : store.appendToStream(`claim-${i}`, [
+                  { type: 'C', data: { i } },
+                  { type: 'D', data: { i }, metadata: { principal: 'k' } },
+                ]),
         ),
       );
       const refused = results.filter((r) => r.status === 'rejected');
-      t.equal(refused.length, 11, 'eleven of the twelve conflicting appends were refused');
-      t.ok(refused.every((r) => isWrongExpectedVersionError(r.reason)));
+      t.equal(refused.length, 11 + 12, 'eleven of the twelve conflicts and every duplicate id were refused');
+      t.equal(refused.filter((r) => isWrongExpectedVersionError(r.reason)).length, 11);
+      t.ok(
+        refused.every((r) => isWrongExpectedVersionError(r.reason) || r.reason.code === 'duplicate-event-id'),
+      );
       const events = await all(store);
-      t.equal(events.length, 1 + 1 + 36 * 2);
+      t.equal(events.length, 1 + 1 + 1 + 24 * 2);
       t.same(
         events.map((e) => Number(e.position.commit)),
         events.map((_, i) => i + 1),

@@ -4,11 +4,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '@ledger/event-store';
 import { type CommitInfo, SCHEMA_VERSION, SqliteEventStore } from '@ledger/event-store-sqlite';
+import { canonicalContent } from '@ledger/integrity';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { BatchWriter, deserializeError } from '../src/batch-writer.js';
 import { openConnection } from '../src/schema.js';
 import { WorkerThreadWriter } from '../src/writers.js';
+
+/** One single-event append as the store hands it to a writer: serialised, with the content the seal hashes. */
+function appendRequest(streamName: string, type: string, data = '{}') {
+  return {
+    streamName,
+    expectedRevision: 'any' as const,
+    events: [{ id: randomUUID(), type, data, metadata: null, content: canonicalContent(data, null) }],
+  };
+}
 
 const appenderChild = fileURLToPath(
   new URL('../../../test/contract/sqlite-appender.child.ts', import.meta.url),
@@ -80,18 +90,7 @@ t.test('a commit that fails fails every append of its batch, and stores nothing'
   const readOnly = new Database(path, { readonly: true });
   t.teardown(() => readOnly.close());
   const writer = new BatchWriter(readOnly);
-  const outcomes = writer.commit([
-    {
-      streamName: 'a',
-      expectedRevision: 'any',
-      events: [{ id: randomUUID(), type: 'A', data: '{}', metadata: null }],
-    },
-    {
-      streamName: 'b',
-      expectedRevision: 'any',
-      events: [{ id: randomUUID(), type: 'B', data: '{}', metadata: null }],
-    },
-  ]);
+  const outcomes = writer.commit([appendRequest('a', 'A'), appendRequest('b', 'B')]);
   t.equal(outcomes.length, 2);
   t.ok(
     outcomes.every((outcome) => !outcome.ok),
@@ -143,11 +142,7 @@ t.test('another process appending to the same file', async (t) => {
 t.test('a writer thread that cannot open its database fails every append, acknowledging none', async (t) => {
   // A directory is no database file: the thread dies while opening it.
   const writer = new WorkerThreadWriter(t.testdir());
-  const request = {
-    streamName: 's',
-    expectedRevision: 'any' as const,
-    events: [{ id: randomUUID(), type: 'A', data: '{}', metadata: null }],
-  };
+  const request = appendRequest('s', 'A');
   const first = await writer.append(request);
   t.match(first, { ok: false, error: { code: 'storage-failure' } }, 'the waiting append is failed');
   const later = await writer.append(request);
@@ -169,13 +164,8 @@ t.test(
     // The database may grow by 30 pages: a 1 MB event in the middle of the batch cannot fit.
     db.pragma(`max_page_count = ${pages + 30}`);
     const writer = new BatchWriter(db);
-    const request = (stream: string, size: number) => ({
-      streamName: stream,
-      expectedRevision: 'any' as const,
-      events: [
-        { id: randomUUID(), type: 'A', data: JSON.stringify({ pad: 'x'.repeat(size) }), metadata: null },
-      ],
-    });
+    const request = (stream: string, size: number) =>
+      appendRequest(stream, 'A', JSON.stringify({ pad: 'x'.repeat(size) }));
     const outcomes = writer.commit([request('a', 100), request('b', 1_000_000), request('c', 100)]);
     t.ok(
       outcomes.every((outcome) => !outcome.ok),

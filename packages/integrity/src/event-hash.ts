@@ -80,6 +80,40 @@ export function eventHash(event: HashedEvent): string {
   return sha256Hex(canonicalJson(hashInput(event)));
 }
 
+/** The RFC 8785 canonical JSON of an event's data and of its metadata (without `integrity`). */
+export interface CanonicalContent {
+  readonly data: string;
+  readonly metadata: string;
+}
+
+/**
+ * The canonical forms of an event's data and metadata, from their stored JSON text (`null` metadata: `{}`), as
+ * `eventHash` would canonicalise them. A writer computes them before it takes the write lock, so that only
+ * the small envelope is canonicalised inside (`eventHashOfContent`). Throws what `canonicalJson` throws.
+ */
+export function canonicalContent(dataJson: string, metadataJson: string | null): CanonicalContent {
+  return {
+    data: canonicalJson(JSON.parse(dataJson)),
+    metadata: metadataJson === null ? '{}' : canonicalJson(JSON.parse(metadataJson)),
+  };
+}
+
+/**
+ * `eventHash` of an event whose data and metadata are already canonical: the same hash, because RFC 8785
+ * writes an object's members in sorted key order with each value in its own canonical form, so the envelope
+ * can be written around the two canonical texts. The members below are in that order.
+ */
+export function eventHashOfContent(
+  event: Omit<HashedEvent, 'data' | 'metadata'>,
+  content: CanonicalContent,
+): string {
+  const text =
+    `{"created":${canonicalJson(event.created)},"data":${content.data},"id":${canonicalJson(event.id)},` +
+    `"metadata":${content.metadata},"position":"${event.position}","prev":${canonicalJson(event.prev)},` +
+    `"revision":"${event.revision}","streamId":${canonicalJson(event.streamId)},"type":${canonicalJson(event.type)}}`;
+  return sha256Hex(text);
+}
+
 const HEX_HASH = /^[0-9a-f]{64}$/;
 
 /**

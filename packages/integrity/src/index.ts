@@ -9,8 +9,11 @@ export {
   verifyCheckpointSignature,
 } from './checkpoint.js';
 export {
+  type CanonicalContent,
+  canonicalContent,
   canonicalJson,
   eventHash,
+  eventHashOfContent,
   GENESIS_HASH,
   type HashedEvent,
   hashInput,

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, eventHash, GENESIS_HASH, type HashedEvent, splitIntegrity } from '@ledger/integrity';
+import {
+  canonicalContent,
+  canonicalJson,
+  eventHash,
+  eventHashOfContent,
+  GENESIS_HASH,
+  type HashedEvent,
+  splitIntegrity,
+} from '@ledger/integrity';
 import fc from 'fast-check';
 import t from 'tap';
 
@@ -56,6 +64,42 @@ t.test('key order and JSON spelling do not change the hash; values do', async (t
     'RFC 8785 numbers and key order',
   );
   t.throws(() => canonicalJson({ bad: '\ud800' }), 'a lone surrogate has no canonical form');
+});
+
+t.test('hashing around pre-canonicalised data and metadata gives the same hash', async (t) => {
+  const text = fc.string({ unit: 'binary' });
+  const field = fc.oneof(text, fc.constantFrom('claim-"quoted"', 'é\u2028', '\\'));
+  fc.assert(
+    fc.property(
+      fc.jsonValue(),
+      fc.option(fc.dictionary(text, fc.jsonValue()), { nil: undefined }),
+      fc.record({ streamId: field, id: field, type: field, created: field }),
+      fc.bigInt({ min: 0n, max: 2n ** 64n }),
+      (data, metadata, strings, position) => {
+        const dataJson = JSON.stringify(data);
+        const metadataJson = metadata === undefined ? null : JSON.stringify(metadata);
+        const hashed: HashedEvent = {
+          ...strings,
+          prev: GENESIS_HASH,
+          position,
+          revision: position / 3n,
+          data: JSON.parse(dataJson),
+          metadata: metadataJson === null ? {} : JSON.parse(metadataJson),
+        };
+        const { data: _data, metadata: _metadata, ...envelope } = hashed;
+        return eventHashOfContent(envelope, canonicalContent(dataJson, metadataJson)) === eventHash(hashed);
+      },
+    ),
+  );
+  const { data: _data, metadata: _metadata, ...envelope } = event;
+  t.equal(
+    eventHashOfContent(
+      envelope,
+      canonicalContent(JSON.stringify(event.data), JSON.stringify(event.metadata)),
+    ),
+    eventHash(event),
+  );
+  t.throws(() => canonicalContent('{"bad":"\\ud800"}', null), 'a lone surrogate has no canonical form');
 });
 
 t.test('splitIntegrity', async (t) => {
