@@ -1,6 +1,6 @@
 /**
  * The whole write → project → read path on the EventStoreDB adapter, in one process, over the simulated server
- * of packages/event-store-esdb (no EventStoreDB runs here): two ingest apps that share only the event store
+ * of packages/event-store-eventstoredb (no EventStoreDB runs here): two ingest apps that share only the event store
  * (separate state.db, idempotency records in the store, as start-ingest sets them up for
  * LEDGER_STORE=eventstoredb), a projector feeding its own read.db, and a query app reading it. It shows the
  * services need nothing of SQLite from the store: sparse positions with commit ≠ prepare, UUID event ids,
@@ -8,14 +8,14 @@
  */
 import { join } from 'node:path';
 import { createLogger, loadConfig } from '@ledger/config';
-import { EventStoreDbEventStore } from '@ledger/event-store-esdb';
+import { EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
 import { EventStoreIdempotency, StateStore } from '@ledger/http';
 import { buildIngestApp } from '@ledger/ingest';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
 import { buildQueryApp } from '@ledger/query';
 import t from 'tap';
-import { SimulatedServer } from '../../packages/event-store-esdb/test/fixtures/simulated-esdb-client.js';
+import { SimulatedServer } from '../../packages/event-store-eventstoredb/test/fixtures/simulated-esdb-client.js';
 import { claimBody, confirmationBody, denialBody } from './fixtures/bodies.js';
 
 const ADMIN_KEY = 'simulated-esdb-admin-key-0123456789abcdefghijklmn';

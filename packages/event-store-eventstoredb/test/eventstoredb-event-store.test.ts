@@ -3,7 +3,7 @@
  * that has EventStoreDB's quirks, plus what only this adapter does.
  */
 import { randomUUID } from 'node:crypto';
-import { EventStoreDbEventStore } from '@ledger/event-store-esdb';
+import { EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
 import t from 'tap';
 import { collect, eventStoreContract } from '../../../test/contract/event-store-contract.js';
 import { SimulatedServer } from './fixtures/simulated-esdb-client.js';
