@@ -7,7 +7,7 @@
  * (`EVENTSTORE_MAX_APPEND_SIZE=2097152`) for the 1 MiB event check.
  */
 import { randomUUID } from 'node:crypto';
-import { EventStoreDbEventStore } from '@ledger/event-store-esdb';
+import { EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
 import t from 'tap';
 import { eventStoreContract } from './event-store-contract.js';
 

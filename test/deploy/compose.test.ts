@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@ledger/config';
 import t from 'tap';
 import { parse } from 'yaml';
 
@@ -48,15 +49,50 @@ const DESIGN_7 = [
   'LOG_LEVEL',
 ];
 
+/**
+ * Compose's variable substitution for the forms the file uses: `${NAME}`, `${NAME:-default}` (the default when
+ * NAME is unset or empty) and `${NAME:?message}` (an error when it is).
+ */
+function substitute(
+  environment: Record<string, string>,
+  shell: Record<string, string>,
+): Record<string, string> {
+  const one = (value: string) =>
+    value.replace(
+      /\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g,
+      (_, name: string, kind?: string, rest?: string) => {
+        const set = shell[name];
+        if (set !== undefined && set !== '') return set;
+        if (kind === '-') return rest!;
+        throw new Error(`${name} must be set: ${rest ?? ''}`);
+      },
+    );
+  return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, one(value)]));
+}
+
+/** `${body}`, written so that it is not mistaken for a template placeholder. */
+const ref = (body: string) => `\${${body}}`;
+
+t.test('variable substitution as compose does it', async (t) => {
+  t.same(substitute({ A: ref('X:-info'), B: ref('Y:?set Y'), C: 'plain' }, { Y: 'y' }), {
+    A: 'info',
+    B: 'y',
+    C: 'plain',
+  });
+  t.same(substitute({ A: ref('X:-info') }, { X: 'debug' }), { A: 'debug' });
+  t.throws(() => substitute({ B: ref('Y:?set Y') }, {}), /Y must be set: set Y/);
+  t.throws(() => substitute({ B: ref('Y') }, {}), /Y must be set/);
+});
+
 const ledgerServices = Object.entries(services).filter(([, service]) => service.build !== undefined);
 
 t.test('the services of a multi-node ledger', async (t) => {
   t.same(Object.keys(services).sort(), [
-    'eventstoredb',
     'gateway',
     'ingest-1',
     'ingest-2',
     'kafka',
+    'kurrentdb',
     'projector',
     'query-1',
     'query-2',
@@ -72,11 +108,27 @@ t.test('the services of a multi-node ledger', async (t) => {
     'broker,controller',
     'in KRaft mode, no ZooKeeper',
   );
-  t.match(services.eventstoredb?.image, /^(eventstore\/eventstore|kurrentplatform\/kurrentdb):/);
-  t.ok(
-    Number(services.eventstoredb?.environment?.EVENTSTORE_MAX_APPEND_SIZE) >= 2 * 1024 * 1024,
-    'EventStoreDB takes the 1 MiB events the API accepts',
+  const kurrentdb = services.kurrentdb!;
+  t.match(kurrentdb.image, /^docker\.kurrent\.io\/kurrent-latest\/kurrentdb:25\.1$/, 'KurrentDB 25.1');
+  const env = kurrentdb.environment ?? {};
+  t.equal(env.KURRENTDB_CLUSTER_SIZE, '1', 'a single node');
+  t.equal(env.KURRENTDB_INSECURE, 'true', 'insecure: local use only (README says so)');
+  t.equal(env.KURRENTDB_RUN_PROJECTIONS, 'None', 'the ledger needs no server-side projections');
+  t.equal(env.KURRENTDB_ENABLE_ATOM_PUB_OVER_HTTP, 'false', 'the ledger speaks gRPC only');
+  t.same(
+    Object.keys(env).filter((name) => !name.startsWith('KURRENTDB_')),
+    [],
+    'KurrentDB reads KURRENTDB_* (the EVENTSTORE_* names are the old server’s)',
   );
+  t.ok(
+    Number(env.KURRENTDB_MAX_APPEND_SIZE) >= 2 * 1024 * 1024,
+    'KurrentDB takes the 1 MiB events the API accepts',
+  );
+  t.ok(
+    kurrentdb.ports?.includes(`${env.KURRENTDB_NODE_PORT}:${env.KURRENTDB_NODE_PORT}`),
+    'publishes its node port',
+  );
+  t.match(JSON.stringify(kurrentdb.healthcheck?.test), /\/health\/live/);
 });
 
 t.test('the loader knows every name DESIGN §7 lists', async (t) => {
@@ -112,15 +164,21 @@ t.test('each ledger service', async (t) => {
       t.equal(environment.LEDGER_STORE, 'eventstoredb');
       const esdb = new URL(environment.EVENTSTOREDB_URL!);
       t.equal(esdb.protocol, 'esdb:');
-      t.ok(services[esdb.hostname], `EVENTSTOREDB_URL names the compose service ${esdb.hostname}`);
+      t.equal(esdb.hostname, 'kurrentdb', 'EVENTSTOREDB_URL names the KurrentDB service');
+      t.equal(esdb.port, services.kurrentdb?.environment?.KURRENTDB_NODE_PORT, 'at its node port');
+      t.equal(esdb.searchParams.get('tls'), 'false', 'the insecure node speaks plain gRPC');
+      // The environment as the service would see it, after compose's substitution from the shell.
+      const config = loadConfig(substitute(environment, { LEDGER_ADMIN_KEY: 'k'.repeat(32) }));
+      t.equal(config.store, 'eventstoredb', 'loadConfig accepts the environment');
+      t.equal(config.eventStoreDbUrl, environment.EVENTSTOREDB_URL);
       t.equal(environment.PORT, '8080');
       t.equal(environment.HOST, '0.0.0.0', 'reachable from the other containers');
       t.equal(environment.LEDGER_DATA_DIR, '/data');
       t.ok(service.volumes?.includes('ledger-data:/data'), 'the shared data volume');
       t.equal(
-        service.depends_on?.eventstoredb?.condition,
+        service.depends_on?.kurrentdb?.condition,
         'service_healthy',
-        'starts once EventStoreDB is healthy',
+        'starts once KurrentDB is healthy',
       );
       t.match(JSON.stringify(service.healthcheck?.test), /\/health/);
     });

@@ -1,21 +1,21 @@
 /**
  * The whole write → project → read path on the EventStoreDB adapter, in one process, over the simulated server
- * of packages/event-store-esdb (no EventStoreDB runs here): two ingest apps that share only the event store
- * (separate state.db, idempotency records in the store, as start-ingest sets them up for
+ * of packages/event-store-eventstoredb (no EventStoreDB runs here): two ingest apps that share only the event store
+ * (separate state.db, idempotency records and API keys in the store, as start-ingest sets them up for
  * LEDGER_STORE=eventstoredb), a projector feeding its own read.db, and a query app reading it. It shows the
  * services need nothing of SQLite from the store: sparse positions with commit ≠ prepare, UUID event ids,
  * `$`-streams in `$all`, and the idempotency streams are all handled.
  */
 import { join } from 'node:path';
 import { createLogger, loadConfig } from '@ledger/config';
-import { EventStoreDbEventStore } from '@ledger/event-store-esdb';
-import { EventStoreIdempotency, StateStore } from '@ledger/http';
+import { EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
+import { EventStoreIdempotency, EventStoreKeys, StateStore } from '@ledger/http';
 import { buildIngestApp } from '@ledger/ingest';
 import { LedgerQueries, ReadModels } from '@ledger/projections';
 import { startProjector } from '@ledger/projector';
 import { buildQueryApp } from '@ledger/query';
 import t from 'tap';
-import { SimulatedServer } from '../../packages/event-store-esdb/test/fixtures/simulated-esdb-client.js';
+import { SimulatedServer } from '../../packages/event-store-eventstoredb/test/fixtures/simulated-esdb-client.js';
 import { claimBody, confirmationBody, denialBody } from './fixtures/bodies.js';
 
 const ADMIN_KEY = 'simulated-esdb-admin-key-0123456789abcdefghijklmn';
@@ -41,6 +41,8 @@ t.test('ingest ×2, projector and query on the EventStoreDB adapter', async (t) 
       config,
       logger: silent,
       idempotency: new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs }),
+      // recheckMs 0: the test checks revocation across nodes without waiting out the default second.
+      keys: new EventStoreKeys(store, { local: state.keys, scryptCost: 1024, recheckMs: 0 }),
     });
     t.teardown(async () => {
       await app.close();
@@ -57,7 +59,13 @@ t.test('ingest ×2, projector and query on the EventStoreDB adapter', async (t) 
   const queries = LedgerQueries.open(join(dir, 'read.db'), { runtime: projector.runtime });
   const queryState = StateStore.open(join(dir, 'query-state.db'), { scryptCost: 1024 });
   await queryState.keys.ensureBootstrapAdmin({ adminKey: ADMIN_KEY, dataDir: dir });
-  const query = await buildQueryApp({ queries, state: queryState, config, logger: silent });
+  const query = await buildQueryApp({
+    queries,
+    state: queryState,
+    config,
+    logger: silent,
+    keys: new EventStoreKeys(projectorStore, { local: queryState.keys, recheckMs: 0 }),
+  });
   t.teardown(async () => {
     await query.close();
     await projector.close();
@@ -70,6 +78,14 @@ t.test('ingest ×2, projector and query on the EventStoreDB adapter', async (t) 
   const headers = { authorization: `Bearer ${ADMIN_KEY}` };
   const post = (app: typeof a, url: string, payload: object, extra: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url, headers: { ...headers, ...extra }, payload });
+
+  const createdKey = await post(a, '/v1/admin/keys', {
+    name: 'acme writer',
+    scopes: ['claims:write', 'read'],
+  });
+  t.equal(createdKey.statusCode, 201, createdKey.body);
+  const { key: writerKey, keyId: writerId } = createdKey.json() as { key: string; keyId: string };
+  const asWriter = { authorization: `Bearer ${writerKey}` };
 
   const made = await post(a, '/v1/claims', claimBody());
   t.equal(made.statusCode, 201, made.body);
@@ -111,4 +127,31 @@ t.test('ingest ×2, projector and query on the EventStoreDB adapter', async (t) 
     server.log.some((e) => e.streamId.startsWith('idempotency-')),
     'the idempotency record is in the event store',
   );
+
+  t.test('a key created through one ingest node works on the other and on the query node', async (t) => {
+    const viaB = await b.inject({
+      method: 'POST',
+      url: '/v1/claims',
+      headers: asWriter,
+      payload: claimBody(),
+    });
+    t.equal(viaB.statusCode, 201, viaB.body);
+    const read = await query.inject({ method: 'GET', url: `/v1/claims/${claimId}`, headers: asWriter });
+    t.equal(read.statusCode, 200, read.body);
+    const listed = await b.inject({ method: 'GET', url: '/v1/admin/keys', headers });
+    t.ok(
+      (listed.json().keys as Array<{ keyId: string }>).some((k) => k.keyId === writerId),
+      'listed on the other node',
+    );
+    t.ok(
+      server.log.some((e) => e.streamId === `apikey-${writerId}`),
+      'the key record is in the event store',
+    );
+    const revoked = await b.inject({ method: 'DELETE', url: `/v1/admin/keys/${writerId}`, headers });
+    t.equal(revoked.statusCode, 204, 'revoked through the other node');
+    for (const app of [a, b, query]) {
+      const refused = await app.inject({ method: 'GET', url: '/v1/admin/keys', headers: asWriter });
+      t.equal(refused.statusCode, 401, 'refused everywhere once revoked');
+    }
+  });
 });

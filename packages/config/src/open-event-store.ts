@@ -39,7 +39,7 @@ export async function openEventStore(
   const url = config.eventStoreDbUrl;
   if (url === undefined)
     throw new EventStoreUnavailableError('LEDGER_STORE=eventstoredb needs EVENTSTOREDB_URL');
-  const { EventStoreDbEventStore } = await import('@ledger/event-store-esdb');
+  const { EventStoreDbEventStore } = await import('@ledger/event-store-eventstoredb');
   const store = new EventStoreDbEventStore({ connectionString: url });
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;

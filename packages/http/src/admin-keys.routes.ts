@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpProblem, ProblemDetails } from './http-problem.js';
-import { ADMIN_KEY_ID, CreateKeyInput, type KeyStore } from './key-store.js';
+import { ADMIN_KEY_ID, type ApiKeys, CreateKeyInput } from './key-store.js';
 import { Scope } from './scopes.js';
 
 export interface AdminKeysRoutesOptions {
-  readonly keys: Pick<KeyStore, 'create' | 'list' | 'revoke'>;
+  /** `state.keys` (state.db), or `EventStoreKeys` where nodes share only the event store. */
+  readonly keys: Pick<ApiKeys, 'create' | 'list' | 'revoke'>;
 }
 
 /** A key id: 16 hex digits for created keys, `admin` for the bootstrap key (the id part of `ldg_<keyId>_…`). */
@@ -56,7 +57,8 @@ const common = {
 /**
  * Key management (DESIGN §6), all under scope `admin`: `POST /v1/admin/keys` creates a key and is the only
  * answer that carries its secret, `GET /v1/admin/keys` lists the active keys without secrets,
- * `DELETE /v1/admin/keys/:keyId` revokes a key at once (in every process on the same `state.db`).
+ * `DELETE /v1/admin/keys/:keyId` revokes a key at once (in every process on the same `state.db`; with
+ * `EventStoreKeys`, on the other nodes within its `recheckMs`).
  *
  * The bootstrap admin key cannot be revoked here (422 `bootstrap-admin-not-revocable`): every service start
  * reinstates it from `LEDGER_ADMIN_KEY` or `admin.key`, so a revocation would lock operators out until the
@@ -123,7 +125,7 @@ export const adminKeysRoutes: FastifyPluginAsyncZod<AdminKeysRoutesOptions> = as
       },
     },
     async () => ({
-      keys: keys.list().map((key) => ({
+      keys: (await keys.list()).map((key) => ({
         keyId: key.keyId,
         name: key.name,
         scopes: [...key.scopes],
@@ -162,7 +164,7 @@ export const adminKeysRoutes: FastifyPluginAsyncZod<AdminKeysRoutesOptions> = as
             '(or admin.key in the data dir) and restarting',
         );
       }
-      if (!keys.revoke(keyId)) {
+      if (!(await keys.revoke(keyId))) {
         throw new HttpProblem(404, 'key-not-found', 'Not Found', `no active key ${keyId}`);
       }
       request.log.info({ keyId }, 'api key revoked');

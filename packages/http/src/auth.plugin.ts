@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpProblem } from './http-problem.js';
-import type { KeyStore } from './key-store.js';
+import type { ApiKeys } from './key-store.js';
 import { hasScope, type Principal, type Scope } from './scopes.js';
 
 declare module 'fastify' {
@@ -21,7 +21,7 @@ declare module 'fastify' {
 }
 
 export interface AuthPluginOptions {
-  readonly keys: Pick<KeyStore, 'verify'>;
+  readonly keys: Pick<ApiKeys, 'verify'>;
 }
 
 const PROTECTED_PREFIX = '/v1';

@@ -24,6 +24,13 @@ export {
   type IdempotencyRecords,
   idempotencyStream,
 } from './event-store-idempotency.js';
+export {
+  API_KEY_STREAM_PREFIX,
+  type ApiKeyRecord,
+  EventStoreKeys,
+  type EventStoreKeysOptions,
+  evolveApiKey,
+} from './event-store-keys.js';
 export { type HealthRoutesOptions, healthRoutes } from './health.routes.js';
 export {
   FieldError,
@@ -47,6 +54,7 @@ export {
 export {
   ADMIN_KEY_FILE,
   ADMIN_KEY_ID,
+  type ApiKeys,
   type BootstrapAdmin,
   type CreatedKey,
   CreateKeyInput,

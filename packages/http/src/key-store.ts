@@ -22,7 +22,8 @@ export const ADMIN_KEY_FILE = 'admin.key';
 /** Shortest `LEDGER_ADMIN_KEY` accepted. */
 export const MIN_ADMIN_KEY_LENGTH = 32;
 
-const TOKEN = /^ldg_([a-z0-9]+)_([A-Za-z0-9_-]+)$/;
+/** `ldg_<keyId>_<secret>`: the shape of every key the ledger issues. */
+export const TOKEN = /^ldg_([a-z0-9]+)_([A-Za-z0-9_-]+)$/;
 const HASH_BYTES = 64;
 const CACHE_LIMIT = 10_000;
 // Failed tokens are remembered briefly so that a client retrying a wrong key costs one indexed read, not scrypt.
@@ -43,6 +44,17 @@ export type CreateKeyInput = z.infer<typeof CreateKeyInput>;
 export interface CreatedKey extends Principal {
   readonly key: string;
   readonly createdAt: string;
+}
+
+/**
+ * What the auth plugin and the admin routes need of an API-key registry: `KeyStore` (state.db) and
+ * `EventStoreKeys` (created keys in the event store, for nodes that share no data dir) both fit.
+ */
+export interface ApiKeys {
+  create(input: CreateKeyInput): Promise<CreatedKey>;
+  verify(token: string): Promise<Principal | undefined>;
+  list(): KeyInfo[] | Promise<KeyInfo[]>;
+  revoke(keyId: string): boolean | Promise<boolean>;
 }
 
 /** A key as listed: never its secret. */
@@ -85,7 +97,29 @@ function principalOf(row: KeyRow): Principal {
   };
 }
 
-function sha256(text: string): string {
+/** The scrypt hash of a token under a stored `kdf` (`scrypt:N:r:p`) and salt. */
+export function hashToken(token: string, salt: Buffer, kdf: string): Promise<Buffer> {
+  const [, n, r, p] = kdf.split(':').map(Number);
+  return scrypt(token, salt, HASH_BYTES, { N: n!, r: r!, p: p!, maxmem: 256 * n! * r! + 1_048_576 });
+}
+
+/** A fresh salt and the scrypt hash of a new token at cost `cost`. */
+export async function newTokenHash(
+  token: string,
+  cost: number,
+): Promise<{ kdf: string; salt: Buffer; hash: Buffer }> {
+  const kdf = `scrypt:${cost}:8:1`;
+  const salt = randomBytes(16);
+  return { kdf, salt, hash: await hashToken(token, salt, kdf) };
+}
+
+/** A new key's id and secret token. */
+export function newKeyToken(): { keyId: string; key: string } {
+  const keyId = randomBytes(8).toString('hex');
+  return { keyId, key: `ldg_${keyId}_${randomBytes(32).toString('base64url')}` };
+}
+
+export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -122,15 +156,12 @@ export class KeyStore {
     return new Date(this.#clock()).toISOString();
   }
 
-  async #hash(token: string, salt: Buffer, kdf: string): Promise<Buffer> {
-    const [, n, r, p] = kdf.split(':').map(Number);
-    return scrypt(token, salt, HASH_BYTES, { N: n!, r: r!, p: p!, maxmem: 256 * n! * r! + 1_048_576 });
+  #hash(token: string, salt: Buffer, kdf: string): Promise<Buffer> {
+    return hashToken(token, salt, kdf);
   }
 
-  async #newHash(token: string): Promise<{ kdf: string; salt: Buffer; hash: Buffer }> {
-    const kdf = `scrypt:${this.#cost}:8:1`;
-    const salt = randomBytes(16);
-    return { kdf, salt, hash: await this.#hash(token, salt, kdf) };
+  #newHash(token: string): Promise<{ kdf: string; salt: Buffer; hash: Buffer }> {
+    return newTokenHash(token, this.#cost);
   }
 
   /**
@@ -143,8 +174,7 @@ export class KeyStore {
    */
   async create(input: CreateKeyInput): Promise<CreatedKey> {
     const { name, scopes, party } = CreateKeyInput.parse(input);
-    const keyId = randomBytes(8).toString('hex');
-    const key = `ldg_${keyId}_${randomBytes(32).toString('base64url')}`;
+    const { keyId, key } = newKeyToken();
     const { kdf, salt, hash } = await this.#newHash(key);
     const createdAt = this.#now();
     const unique = [...new Set(scopes)];

@@ -1,6 +1,7 @@
 import type { LedgerConfig } from '@ledger/config';
 import type { EventStore } from '@ledger/event-store';
 import {
+  type ApiKeys,
   adminKeysRoutes,
   authPlugin,
   createHttpApp,
@@ -19,6 +20,8 @@ import { ingestRoutes } from './ingest.routes.js';
 export interface IngestAppDeps {
   readonly store: EventStore;
   readonly state: StateStore;
+  /** Where API keys live; default `state.keys` (state.db). `EventStoreKeys` where nodes share only the store. */
+  readonly keys?: ApiKeys;
   /** Where idempotency records live; default `state.idempotency` (see `IngestRoutesOptions`). */
   readonly idempotency?: IdempotencyRecords;
   /** `rateLimit`: requests per minute per non-admin key (`LEDGER_RATE_LIMIT`). */
@@ -50,12 +53,13 @@ export const INGEST_API_VERSION = '1.0.0';
 export async function buildIngestApp(deps: IngestAppDeps): Promise<HttpApp> {
   const app = createHttpApp({ logger: deps.logger });
   const metrics = deps.metrics ?? new LedgerMetrics({ service: 'ingest' });
+  const keys = deps.keys ?? deps.state.keys;
   await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger — ingest', version: INGEST_API_VERSION });
-  await app.register(authPlugin, { keys: deps.state.keys });
+  await app.register(authPlugin, { keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(healthRoutes);
-  await app.register(adminKeysRoutes, { keys: deps.state.keys });
+  await app.register(adminKeysRoutes, { keys });
   await app.register(ingestRoutes, {
     store: metrics.instrumentStore(deps.store),
     state: deps.state,

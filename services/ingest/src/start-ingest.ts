@@ -1,7 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, loadConfig, openEventStore } from '@ledger/config';
-import { ADMIN_KEY_FILE, EventStoreIdempotency, type HttpApp, LedgerMetrics, StateStore } from '@ledger/http';
+import {
+  ADMIN_KEY_FILE,
+  EventStoreIdempotency,
+  EventStoreKeys,
+  type HttpApp,
+  LedgerMetrics,
+  StateStore,
+} from '@ledger/http';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -49,18 +56,21 @@ export async function startIngest(
           `  ${admin.key}\n\n`,
       );
     }
-    // Across machines (EventStoreDB) state.db is per node: the records must live where every node looks.
-    const idempotency =
-      config.store === 'eventstoredb'
-        ? new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs })
-        : undefined;
+    // Across machines (EventStoreDB) state.db is per node: idempotency records and API keys must live where
+    // every node looks.
+    const shared = config.store === 'eventstoredb';
     const app = await buildIngestApp({
       store,
       state,
       config,
       logger,
       metrics,
-      ...(idempotency === undefined ? {} : { idempotency }),
+      ...(shared
+        ? {
+            idempotency: new EventStoreIdempotency(store, { ttlMs: config.idempotencyTtlMs }),
+            keys: new EventStoreKeys(store, { local: state.keys }),
+          }
+        : {}),
     });
     await app.listen({ host: config.host, port: config.port });
     return {

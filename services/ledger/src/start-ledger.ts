@@ -6,6 +6,7 @@ import {
   authPlugin,
   createHttpApp,
   EventStoreIdempotency,
+  EventStoreKeys,
   healthRoutes,
   LedgerMetrics,
   metricsPlugin,
@@ -62,14 +63,17 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
   metrics.watchProjector(projector.runtime, store);
   const queries = LedgerQueries.open(join(config.dataDir, 'read.db'), { runtime: projector.runtime });
 
+  // With EventStoreDB, other nodes may share the store but not this data dir: keys live in the store.
+  const keys =
+    config.store === 'eventstoredb' ? new EventStoreKeys(store, { local: state.keys }) : state.keys;
   const app = createHttpApp({ logger });
   await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
-  await app.register(authPlugin, { keys: state.keys });
+  await app.register(authPlugin, { keys });
   // After auth (the limit is per key id), before the routes it limits.
   await app.register(rateLimitPlugin, { max: config.rateLimit });
-  await app.register(adminKeysRoutes, { keys: state.keys });
+  await app.register(adminKeysRoutes, { keys });
   await app.register(ingestRoutes, {
     store: metrics.instrumentStore(store),
     state,

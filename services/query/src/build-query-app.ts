@@ -1,5 +1,6 @@
 import type { LedgerConfig } from '@ledger/config';
 import {
+  type ApiKeys,
   authPlugin,
   createHttpApp,
   healthRoutes,
@@ -28,6 +29,8 @@ export interface QueryAppDeps {
   readonly subscriptions?: Omit<SubscriptionsRoutesOptions, 'queries'>;
   /** Serves `/v1/integrity…` when given (it reads the event store, which the other read routes do not). */
   readonly integrity?: LedgerIntegrity;
+  /** Where API keys live; default `state.keys` (state.db). `EventStoreKeys` where nodes share only the store. */
+  readonly keys?: Pick<ApiKeys, 'verify'>;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger: query', version: '1.0.0' });
   await app.register(healthRoutes, { ready: () => true });
-  await app.register(authPlugin, { keys: deps.state.keys });
+  await app.register(authPlugin, { keys: deps.keys ?? deps.state.keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
   await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries, metrics });

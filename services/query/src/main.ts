@@ -5,9 +5,8 @@
  * the integrity routes. SIGTERM/SIGINT drain requests, close the stores and exit 0.
  */
 import { join } from 'node:path';
-import { createLogger, loadConfig } from '@ledger/config';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { runUntilSignalled, StateStore } from '@ledger/http';
+import { createLogger, loadConfig, openEventStore } from '@ledger/config';
+import { EventStoreKeys, runUntilSignalled, StateStore } from '@ledger/http';
 import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries } from '@ledger/projections';
 import { buildQueryApp } from './build-query-app.js';
@@ -18,10 +17,19 @@ await runUntilSignalled('query', async () => {
   const state = StateStore.open(join(config.dataDir, 'state.db'));
   await state.keys.ensureBootstrapAdmin({ adminKey: config.adminKey, dataDir: config.dataDir });
   const queries = LedgerQueries.open(join(config.dataDir, 'read.db'));
-  // The integrity routes recompute from the events themselves, not from the read models.
-  const store = await SqliteEventStore.open({ path: join(config.dataDir, 'events.db') });
+  // The integrity routes recompute from the events themselves, not from the read models; with EventStoreDB
+  // the API keys created through any ingest node live there too.
+  const store = await openEventStore(config);
   const integrity = LedgerIntegrity.open({ store, dataDir: config.dataDir });
-  const app = await buildQueryApp({ queries, state, config, logger, integrity });
+  const keys = config.store === 'eventstoredb' ? new EventStoreKeys(store, { local: state.keys }) : undefined;
+  const app = await buildQueryApp({
+    queries,
+    state,
+    config,
+    logger,
+    integrity,
+    ...(keys === undefined ? {} : { keys }),
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url }, 'query service listening');
   return {

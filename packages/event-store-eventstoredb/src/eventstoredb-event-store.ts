@@ -3,9 +3,12 @@ import { type AllStreamSubscription, EventStoreDBClient, jsonEvent } from '@even
 import {
   type AppendOptions,
   type AppendResult,
+  DuplicateEventIdError,
   type EventData,
   type EventStore,
   EventStoreClosedError,
+  isStreamNotFoundError,
+  isWrongExpectedVersionError,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -13,6 +16,7 @@ import {
   type Subscription,
   toJson,
   validateAppend,
+  WrongExpectedVersionError,
 } from '@ledger/event-store';
 import {
   fromEsdbError,
@@ -73,6 +77,9 @@ const PERMANENT_ERROR_TYPES = new Set([
   'unsupported',
   'user-not-found',
 ]);
+
+/** How often an `any`/`stream_exists` append is resolved again after a concurrent writer won the race. */
+const RESOLVED_APPEND_ATTEMPTS = 10;
 
 /** Whether an error of the client's subscription is worth resubscribing for. */
 export function isRetryableSubscriptionError(error: unknown): boolean {
@@ -142,7 +149,7 @@ export class EventStoreDbEventStore implements EventStore {
         metadata: event.metadata === undefined ? undefined : JSON.parse(toJson(event.metadata, 'metadata')),
       }),
     );
-    const work = this.#append(streamName, proposed, expected);
+    const work = this.#append(streamName, proposed, expected, events[0]?.id !== undefined);
     this.#pending.add(work);
     try {
       return await work;
@@ -151,19 +158,94 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /**
+   * Every append reaches the server with an explicit expected revision (`no_stream` or a number): only then
+   * does EventStoreDB guarantee that re-appending the same event ids is answered with the original result
+   * instead of storing them twice. With `any` or `stream_exists` its check is best effort (a bounded cache of
+   * recent ids), so a retry after a lost acknowledgement could duplicate events. Those two are therefore
+   * resolved here first (`#resolve`), and a conflict with the resolved revision is retried, because the caller
+   * asked for no particular revision and a concurrent writer is no reason to fail its append.
+   */
   async #append(
     streamName: string,
     proposed: ReturnType<typeof jsonEvent>[],
     expected: NonNullable<AppendOptions['expectedRevision']>,
+    callerChoseIds: boolean,
+  ): Promise<AppendResult> {
+    if (expected !== 'any' && expected !== 'stream_exists') {
+      return this.#appendExactly(streamName, proposed, expected, expected);
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      const resolved = await this.#resolve(streamName, proposed[0]!.id, callerChoseIds, expected);
+      try {
+        return await this.#appendExactly(streamName, proposed, resolved.expected, expected);
+      } catch (error) {
+        if (!isWrongExpectedVersionError(error)) throw error;
+        if (resolved.replayOf !== undefined) {
+          // The first id is stored right after `resolved.expected`, but the server did not see the same
+          // events there: a partial overlap with an earlier append, which no retry can turn into a replay.
+          throw new DuplicateEventIdError(
+            resolved.replayOf,
+            `already stored in ${streamName}, followed by other events than this append's`,
+          );
+        }
+        // Bounded: writers that keep winning the race for minutes mean something else is wrong.
+        if (attempt >= RESOLVED_APPEND_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * The explicit revision to send for an `any`/`stream_exists` append: the stream's last revision, or, when the
+   * append's first event id is already in the stream (a retry), the revision just before it, so that the
+   * server recognises the replay and answers with the original result. The whole stream is scanned backwards
+   * for the id only when the caller chose the ids (generated ones cannot be stored yet); the ledger's own
+   * writers all pass explicit revisions, so this path serves tools and tests, on short streams.
+   */
+  async #resolve(
+    streamName: string,
+    firstId: string,
+    callerChoseIds: boolean,
+    expected: 'any' | 'stream_exists',
+  ): Promise<{ expected: 'no_stream' | bigint; replayOf?: string }> {
+    const wanted = firstId.toLowerCase();
+    let last: bigint | undefined;
+    try {
+      for await (const event of this.readStream(streamName, {
+        direction: 'backwards',
+        ...(callerChoseIds ? {} : { maxCount: 1 }),
+      })) {
+        last ??= event.revision;
+        if (callerChoseIds && event.id.toLowerCase() === wanted) {
+          return {
+            expected: event.revision === 0n ? 'no_stream' : event.revision - 1n,
+            replayOf: firstId,
+          };
+        }
+      }
+    } catch (error) {
+      if (!isStreamNotFoundError(error)) throw error;
+    }
+    if (last !== undefined) return { expected: last };
+    if (expected === 'stream_exists') throw new WrongExpectedVersionError(streamName, expected, 'no_stream');
+    return { expected: 'no_stream' };
+  }
+
+  /** One append with an explicit revision; errors are reported against what the caller expected. */
+  async #appendExactly(
+    streamName: string,
+    proposed: ReturnType<typeof jsonEvent>[],
+    explicit: 'no_stream' | bigint,
+    callerExpected: NonNullable<AppendOptions['expectedRevision']>,
   ): Promise<AppendResult> {
     const stored = toStoredName(this.#namespace, streamName);
     let result: Awaited<ReturnType<EsdbClient['appendToStream']>>;
     try {
       result = await this.#client.appendToStream(stored, proposed, {
-        expectedRevision: toEsdbExpectedRevision(expected),
+        expectedRevision: toEsdbExpectedRevision(explicit),
       });
     } catch (error) {
-      throw fromEsdbError(error, streamName, expected);
+      throw fromEsdbError(error, streamName, callerExpected);
     }
     if (result.position !== undefined) {
       return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
@@ -181,12 +263,12 @@ export class EventStoreDbEventStore implements EventStore {
   async *readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     this.#assertOpen();
     const backwards = options.direction === 'backwards';
-    const read = this.#client.readStream(toStoredName(this.#namespace, streamName), {
-      direction: backwards ? 'backwards' : 'forwards',
-      fromRevision: options.fromRevision ?? (backwards ? 'end' : 'start'),
-      ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
-    });
     try {
+      const read = this.#client.readStream(toStoredName(this.#namespace, streamName), {
+        direction: backwards ? 'backwards' : 'forwards',
+        fromRevision: options.fromRevision ?? (backwards ? 'end' : 'start'),
+        ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
+      });
       for await (const resolved of read) {
         this.#assertOpen();
         const event = toPortEvent(resolved.event, this.#namespace);

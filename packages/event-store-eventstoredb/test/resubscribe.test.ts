@@ -15,7 +15,7 @@ import {
   EventStoreDbEventStore,
   isRetryableSubscriptionError,
   type ResubscribeOptions,
-} from '@ledger/event-store-esdb';
+} from '@ledger/event-store-eventstoredb';
 import t, { type Test } from 'tap';
 import { SimulatedServer } from './fixtures/simulated-esdb-client.js';
 

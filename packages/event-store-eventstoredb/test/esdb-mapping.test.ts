@@ -15,7 +15,7 @@ import {
   toPortEvent,
   toStoredName,
   validateEsdbEvents,
-} from '@ledger/event-store-esdb';
+} from '@ledger/event-store-eventstoredb';
 import t from 'tap';
 
 const at = (n: bigint) => ({ commit: n, prepare: n });

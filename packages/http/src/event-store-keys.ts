@@ -1,0 +1,225 @@
+import { timingSafeEqual } from 'node:crypto';
+import {
+  type EventStore,
+  type ExpectedRevision,
+  isStreamNotFoundError,
+  isWrongExpectedVersionError,
+} from '@ledger/event-store';
+import {
+  ADMIN_KEY_ID,
+  type ApiKeys,
+  type CreatedKey,
+  CreateKeyInput,
+  hashToken,
+  type KeyInfo,
+  type KeyStore,
+  newKeyToken,
+  newTokenHash,
+  sha256,
+  TOKEN,
+} from './key-store.js';
+import type { Principal, Scope } from './scopes.js';
+
+/** The stream of one API key: `apikey-<keyId>` (key ids are 16 hex digits, never a secret). */
+export const API_KEY_STREAM_PREFIX = 'apikey-';
+
+type KeyEvent =
+  | {
+      type: 'ApiKeyCreated';
+      data: {
+        keyId: string;
+        name: string;
+        scopes: Scope[];
+        party?: string;
+        kdf: string;
+        salt: string;
+        hash: string;
+        createdAt: string;
+      };
+    }
+  | { type: 'ApiKeyRevoked'; data: { revokedAt: string } };
+
+/** A key folded from its stream; `hash` and `salt` only, never the secret. */
+export interface ApiKeyRecord {
+  readonly principal: Principal;
+  readonly kdf: string;
+  readonly salt: Buffer;
+  readonly hash: Buffer;
+  readonly createdAt: string;
+  readonly revoked: boolean;
+}
+
+/** Folds a key's events (pure); unknown event types are ignored, as every fold in the ledger does. */
+export function evolveApiKey(
+  record: ApiKeyRecord | undefined,
+  event: { type: string; data: unknown },
+): ApiKeyRecord | undefined {
+  const e = event as KeyEvent;
+  switch (e.type) {
+    case 'ApiKeyCreated': {
+      const { keyId, name, scopes, party, kdf, salt, hash, createdAt } = e.data;
+      return {
+        principal: { keyId, name, scopes, ...(party === undefined ? {} : { party }) },
+        kdf,
+        salt: Buffer.from(salt, 'base64'),
+        hash: Buffer.from(hash, 'base64'),
+        createdAt,
+        revoked: false,
+      };
+    }
+    case 'ApiKeyRevoked':
+      return record === undefined ? undefined : { ...record, revoked: true };
+    default:
+      return record;
+  }
+}
+
+export interface EventStoreKeysOptions {
+  /** The node's own `state.db` keys: the bootstrap admin stays there (see the class comment). */
+  readonly local: KeyStore;
+  readonly clock?: () => number;
+  /** scrypt cost of new keys (default 16384, as `KeyStore`). */
+  readonly scryptCost?: number;
+  /**
+   * How long a verified key is trusted before its stream is read again (default 1000 ms): the bound on how
+   * long a revocation made through another node takes to reach this one.
+   */
+  readonly recheckMs?: number;
+  /** How many verified tokens are kept (default 10 000); the oldest is dropped first. */
+  readonly cacheLimit?: number;
+}
+
+/**
+ * API keys kept in the event store, one stream per key (`apikey-<keyId>`: `ApiKeyCreated` with the scrypt hash
+ * and salt, never the secret; `ApiKeyRevoked`), so that a key created through one ingest node authenticates on
+ * every node that shares the store (EventStoreDB across machines), without a second database.
+ *
+ * - Verifying reads the key's stream once and caches the result by SHA-256 of the token for `recheckMs`
+ *   (1 s): a revocation made through another node takes effect there within that bound; through this node,
+ *   at once. A token whose key id has no stream is refused without scrypt.
+ * - The bootstrap admin key stays in the node's `state.db` (`local`), reinstated at every start from
+ *   `LEDGER_ADMIN_KEY` as before: nodes given different admin keys would otherwise overwrite each other's.
+ * - `lastUsedAt` is not tracked for these keys: it would be an append per key and minute on every node.
+ *
+ * @example
+ * const keys = new EventStoreKeys(store, { local: state.keys });
+ * const { key } = await keys.create({ name: 'msrc ingest', scopes: ['claims:write'] });
+ */
+export class EventStoreKeys implements ApiKeys {
+  readonly #store: EventStore;
+  readonly #local: KeyStore;
+  readonly #clock: () => number;
+  readonly #cost: number;
+  readonly #recheckMs: number;
+  readonly #cacheLimit: number;
+  readonly #verified = new Map<string, { readonly principal: Principal; readonly checkedAt: number }>();
+
+  constructor(store: EventStore, options: EventStoreKeysOptions) {
+    this.#store = store;
+    this.#local = options.local;
+    this.#clock = options.clock ?? Date.now;
+    this.#cost = options.scryptCost ?? 16_384;
+    this.#recheckMs = options.recheckMs ?? 1000;
+    this.#cacheLimit = options.cacheLimit ?? 10_000;
+  }
+
+  async #read(keyId: string): Promise<{ record: ApiKeyRecord | undefined; revision: ExpectedRevision }> {
+    let record: ApiKeyRecord | undefined;
+    let revision: ExpectedRevision = 'no_stream';
+    try {
+      for await (const event of this.#store.readStream(`${API_KEY_STREAM_PREFIX}${keyId}`)) {
+        record = evolveApiKey(record, event);
+        revision = event.revision;
+      }
+    } catch (error) {
+      if (!isStreamNotFoundError(error)) throw error;
+    }
+    return { record, revision };
+  }
+
+  async create(input: CreateKeyInput): Promise<CreatedKey> {
+    const { name, scopes, party } = CreateKeyInput.parse(input);
+    const { keyId, key } = newKeyToken();
+    const { kdf, salt, hash } = await newTokenHash(key, this.#cost);
+    const createdAt = new Date(this.#clock()).toISOString();
+    const unique = [...new Set(scopes)];
+    await this.#store.appendToStream(
+      `${API_KEY_STREAM_PREFIX}${keyId}`,
+      [
+        {
+          type: 'ApiKeyCreated',
+          data: {
+            keyId,
+            name,
+            scopes: unique,
+            ...(party === undefined ? {} : { party }),
+            kdf,
+            salt: salt.toString('base64'),
+            hash: hash.toString('base64'),
+            createdAt,
+          },
+        },
+      ],
+      // A fresh random id: the stream cannot exist, and an explicit revision keeps the append idempotent.
+      { expectedRevision: 'no_stream' },
+    );
+    return { keyId, key, name, scopes: unique, ...(party === undefined ? {} : { party }), createdAt };
+  }
+
+  async verify(token: string): Promise<Principal | undefined> {
+    const keyId = TOKEN.exec(token)?.[1];
+    // The bootstrap admin (and any free-form LEDGER_ADMIN_KEY) lives in the node's own state.db.
+    if (keyId === undefined || keyId === ADMIN_KEY_ID) return this.#local.verify(token);
+    const digest = sha256(token);
+    const now = this.#clock();
+    const cached = this.#verified.get(digest);
+    if (cached !== undefined && now - cached.checkedAt < this.#recheckMs) return cached.principal;
+    this.#verified.delete(digest);
+    const { record } = await this.#read(keyId);
+    if (record === undefined || record.revoked) return undefined;
+    const hash = await hashToken(token, record.salt, record.kdf);
+    if (!timingSafeEqual(hash, record.hash)) return undefined;
+    if (this.#verified.size >= this.#cacheLimit) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(digest, { principal: record.principal, checkedAt: now });
+    return record.principal;
+  }
+
+  /** The bootstrap admin and every active key of the event store, oldest first; never a secret. */
+  async list(): Promise<KeyInfo[]> {
+    const records = new Map<string, ApiKeyRecord | undefined>();
+    for await (const event of this.#store.readAll({
+      filter: { streamNamePrefixes: [API_KEY_STREAM_PREFIX] },
+    })) {
+      records.set(event.streamId, evolveApiKey(records.get(event.streamId), event));
+    }
+    const shared = [...records.values()]
+      .filter((record): record is ApiKeyRecord => record !== undefined && !record.revoked)
+      .map((record) => ({ ...record.principal, createdAt: record.createdAt }));
+    const admin = this.#local.list().filter((key) => key.keyId === ADMIN_KEY_ID);
+    return [...admin, ...shared].sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId),
+    );
+  }
+
+  /** Revokes a key for every node (see `recheckMs`). `false` when there is no such active key. */
+  async revoke(keyId: string): Promise<boolean> {
+    for (;;) {
+      const { record, revision } = await this.#read(keyId);
+      if (record === undefined || record.revoked) return false;
+      try {
+        await this.#store.appendToStream(
+          `${API_KEY_STREAM_PREFIX}${keyId}`,
+          [{ type: 'ApiKeyRevoked', data: { revokedAt: new Date(this.#clock()).toISOString() } }],
+          { expectedRevision: revision },
+        );
+      } catch (error) {
+        // Another node revoked it since the read: read again, which then answers false.
+        if (isWrongExpectedVersionError(error)) continue;
+        throw error;
+      }
+      for (const [digest, entry] of this.#verified)
+        if (entry.principal.keyId === keyId) this.#verified.delete(digest);
+      return true;
+    }
+  }
+}
