@@ -385,7 +385,7 @@ export interface StoreImportResult extends ImportResult {
   readonly alreadyStored: number;
 }
 
-/** `a` and `b` as the same event: ids compared lower-case (EventStoreDB returns them so), the seal ignored. */
+/** Whether the stored event is this line's: ids compared lower-case (EventStoreDB returns them so), seal ignored. */
 function isSameEvent(stored: RecordedEvent, checked: CheckedEvent): boolean {
   return (
     stored.streamId === checked.streamId &&
