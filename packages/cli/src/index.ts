@@ -1,4 +1,5 @@
 export { type DemoResult, runDemo } from './demo.command.js';
+export { type ImportIo, type ProgressDisplay, runImport } from './import.command.js';
 export {
   formatKeyTable,
   KEYS_USAGE,
@@ -12,12 +13,17 @@ export { expectedStatuses } from './september-2020.scenario.js';
 export { formatEvent, runSubscribe, type SubscribeOptions } from './subscribe.command.js';
 export {
   type ExportedEvent,
+  eventStoreDbLimits,
   eventToLine,
   exportEvents,
   type ImportResult,
   importEvents,
+  importIntoStore,
   lastPositionOf,
   lineToEvent,
+  type StoreImportOptions,
+  type StoreImportProgress,
+  type StoreImportResult,
   TransferError,
 } from './transfer.command.js';
 export { describeReport, runVerify } from './verify.command.js';

@@ -8,25 +8,26 @@ import { once } from 'node:events';
  *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
  *   ledger keys create|list|revoke …       manage API keys over the admin API
  *   ledger export [--data-dir DIR] [--out FILE|-]   every event as NDJSON, in $all order
- *   ledger import [--data-dir DIR] [--in FILE|-]    load an export into an empty data dir (all or nothing)
+ *   ledger import [--data-dir DIR] [--in FILE|-]    load an export into an empty store: DIR's (all or nothing), or
+ *                                                   EventStoreDB's with LEDGER_STORE=eventstoredb (checked, resumable)
  *   ledger verify [--data-dir DIR]          check the log's hash chain and signed checkpoint (exit 1: tampered)
  */
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createLogger, loadConfig } from '@ledger/config';
+import { createLogger, loadConfig, openEventStore } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { startLedger } from '@ledger/ledger';
 import { SingleBar } from 'cli-progress';
 import { runDemo } from './demo.command.js';
+import { type ProgressDisplay, runImport } from './import.command.js';
 import { KEYS_USAGE, runKeys } from './keys.command.js';
 import { isLedgerUp, LedgerClient } from './ledger-client.js';
 import { runRebuild } from './rebuild.command.js';
 import { runSubscribe } from './subscribe.command.js';
-import { exportEvents, importEvents, lastPositionOf } from './transfer.command.js';
+import { exportEvents, lastPositionOf } from './transfer.command.js';
 import { describeReport, runVerify } from './verify.command.js';
 
 const USAGE = `usage:
@@ -49,7 +50,10 @@ const USAGE = `usage:
   ledger import [--data-dir DIR] [--in FILE|-]
                                         load an export into DIR, whose store must hold no events (stop the
                                         ledger first); all or nothing: a bad line (named by its number)
-                                        leaves DIR as it was. Then run \`ledger rebuild\` for the read models
+                                        leaves DIR as it was. Then run \`ledger rebuild\` for the read models.
+                                        With LEDGER_STORE=eventstoredb: into EVENTSTOREDB_URL, from --in FILE
+                                        (no --data-dir); the whole file is checked before the first append;
+                                        exit 4 if an append fails midway: run it again to continue
   ledger verify [--data-dir DIR]        recompute every event's hash and chain link and the Merkle root, and
                                         check the latest signed checkpoint; prints the report as JSON (and a
                                         summary on stderr); exit 0 intact, 1 tampered, 2 no events.db in DIR.
@@ -225,57 +229,36 @@ async function exportCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Lines of a file (newlines counted; a last line without one counts too), for the import bar's total. */
-async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  let last = 10;
-  for await (const chunk of createReadStream(path)) {
-    for (const byte of chunk as Buffer) if (byte === 10) lines += 1;
-    last = (chunk as Buffer).at(-1) ?? last;
-  }
-  return last === 10 ? lines : lines + 1;
+/** cli-progress on stderr, one bar per phase; from stdin (no total) a counter of lines. */
+function progressBar(): ProgressDisplay {
+  let bar: SingleBar | undefined;
+  return {
+    start(label, total) {
+      bar?.stop();
+      bar = new SingleBar({
+        format:
+          total === undefined
+            ? `${label} | {value} lines read`
+            : `${label} [{bar}] {percentage}% | {value}/{total} lines | {eta_formatted} left`,
+        hideCursor: true,
+      });
+      bar.start(total ?? 0, 0);
+    },
+    update: (linesRead) => bar?.update(linesRead),
+    stop: () => bar?.stop(),
+  };
 }
 
-async function importCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, in: { type: 'string' } } });
-  const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
-  const input = values.in === undefined || values.in === '-' ? process.stdin : createReadStream(values.in);
-  await mkdir(dataDir, { recursive: true });
-  const fromFile = input !== process.stdin;
-  // A bar only for a person watching (no TTY: the summary line alone); from stdin the total is unknown: a counter.
-  const bar = process.stderr.isTTY
-    ? new SingleBar({
-        format: fromFile
-          ? 'importing events [{bar}] {percentage}% | {value}/{total} lines | {eta_formatted} left'
-          : 'importing events | {value} lines read',
-        hideCursor: true,
-      })
-    : undefined;
-  try {
-    if (bar !== undefined)
-      bar.start(fromFile ? Math.max(await countLines(values.in!).catch(() => 1), 1) : 0, 0);
-    const { events, streams } = await importEvents(
-      dataDir,
-      {
-        // readline emits from the moment it exists: create it only when the import starts reading.
-        [Symbol.asyncIterator]: () =>
-          createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator](),
-      },
-      (linesRead) => bar?.update(linesRead),
-    );
-    bar?.stop();
-    process.stdout.write(
-      `imported ${events} events in ${streams} streams into ${join(dataDir, 'events.db')}\n`,
-    );
-    return 0;
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'bad-line' && code !== 'target-not-empty' && code !== 'append-refused') throw error;
-    process.stderr.write(`ledger import: ${(error as Error).message}; nothing was imported\n`);
-    return code === 'target-not-empty' ? 3 : 1;
-  } finally {
-    bar?.stop();
-  }
+function importCommand(args: string[]): Promise<number> {
+  return runImport(args, {
+    env: process.env,
+    stdin: process.stdin,
+    print: (line) => process.stdout.write(`${line}\n`),
+    warn: (line) => process.stderr.write(`${line}\n`),
+    openStore: (config) => openEventStore(config),
+    // A bar only for a person watching: scripts, pipes and the tests (no TTY) get the summary line alone.
+    progress: process.stderr.isTTY ? progressBar() : undefined,
+  });
 }
 
 async function verify(args: string[]): Promise<number> {
