@@ -480,7 +480,7 @@ export class LedgerQueries {
   /** One actor's claim events, pre-filtered to whole milliseconds of the cut-off (a superset of it). */
   #actorEvents(actorId: string, cutoff: Cutoff) {
     const rows = this.#statement(
-      `SELECT position, type, data, metadata FROM claim_events
+      `SELECT position, type, data, recorded_at FROM claim_events
        WHERE actor_id = ? AND stated_at_ms <= ? AND recorded_at_ms <= ? ORDER BY position`,
     ).all(
       actorId,

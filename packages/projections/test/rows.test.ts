@@ -112,7 +112,11 @@ t.test('claimEventRow', async (t) => {
   const row = claimEventRow(retracted!, context);
   t.equal(row.party_id, 'microsoft', 'a retraction speaks as the claimant');
   t.equal(row.stated_at_ms, Date.UTC(2020, 9, 1) + 123, 'whole milliseconds, rounded down');
-  t.same(recordedFromRow(row), retracted!.event, 'the fold reads back what was projected');
+  t.same(
+    recordedFromRow(row),
+    { ...retracted!.event, metadata: { recordedAt: retracted!.event.metadata.recordedAt } },
+    'the fold reads back the data and recordedAt it was projected with',
+  );
   const anonymous = {
     ...denied!,
     event: { ...denied!.event, metadata: { recordedAt: '2020-09-11T00:00:00Z' } },
