@@ -1,8 +1,9 @@
 /**
  * docker-compose.yml and the Dockerfile cannot be run here (no Docker): this test parses them and checks what a
  * typo would otherwise only reveal at `docker compose up` — every service has an image or a build and a health
- * check, the ledger services run an existing service main with only configuration names the ledger knows,
- * start after the stores they need are healthy, and the gateway routes to services that exist.
+ * check, the ledger services run an existing service main with an environment `loadConfig` accepts, start after
+ * the stores they need are healthy, each query node reads a volume that one projector of its own feeds, ingest
+ * nodes keep nothing on a volume, and the gateway routes to services that exist at the ports they listen on.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ interface Service {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
+  tmpfs?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
 }
@@ -86,6 +88,43 @@ t.test('variable substitution as compose does it', async (t) => {
 
 const ledgerServices = Object.entries(services).filter(([, service]) => service.build !== undefined);
 
+/** The ledger service a container runs (`ingest`, `query`, …), read from its command. */
+function roleOf(service: Service | undefined): string | undefined {
+  return /^services\/([a-z]+)\/dist\/main\.js$/.exec(service?.command?.[1] ?? '')?.[1];
+}
+
+const isBindMount = (source: string) => source.startsWith('.') || source.startsWith('/');
+
+/** The named volumes a service mounts (bind mounts of repository files aside). */
+function namedVolumes(service: Service): string[] {
+  return (service.volumes ?? [])
+    .map((volume) => volume.split(':')[0]!)
+    .filter((source) => !isBindMount(source));
+}
+
+/** What is mounted at `target`: `source:target[:mode]` volume entries and `tmpfs` paths. */
+function mountsAt(service: Service, target: string): string[] {
+  return [
+    ...(service.volumes ?? []).filter((volume) => volume.split(':')[1] === target),
+    ...(service.tmpfs ?? []).filter((path) => path.split(':')[0] === target).map((path) => `tmpfs ${path}`),
+  ];
+}
+
+/** The named volume mounted at a service's `LEDGER_DATA_DIR`, if one is. */
+function dataVolume(service: Service | undefined): string | undefined {
+  const entry = (service?.volumes ?? []).find(
+    (volume) => volume.split(':')[1] === service?.environment?.LEDGER_DATA_DIR,
+  );
+  const source = entry?.split(':')[0];
+  return source === undefined || isBindMount(source) ? undefined : source;
+}
+
+/** `host:container` of a `ports` entry, after compose's `${…}` substitution with nothing set. */
+function publishedPort(entry: string): { host: string; container: string } {
+  const [host, container] = substitute({ entry }, {}).entry!.split(':');
+  return { host: host!, container: container! };
+}
+
 t.test('the services of a multi-node ledger', async (t) => {
   t.same(Object.keys(services).sort(), [
     'gateway',
@@ -93,7 +132,8 @@ t.test('the services of a multi-node ledger', async (t) => {
     'ingest-2',
     'kafka',
     'kurrentdb',
-    'projector',
+    'projector-1',
+    'projector-2',
     'query-1',
     'query-2',
     'relay',
@@ -139,7 +179,8 @@ t.test('each ledger service', async (t) => {
   t.same(ledgerServices.map(([name]) => name).sort(), [
     'ingest-1',
     'ingest-2',
-    'projector',
+    'projector-1',
+    'projector-2',
     'query-1',
     'query-2',
     'relay',
@@ -149,7 +190,7 @@ t.test('each ledger service', async (t) => {
       const [node, main, ...rest] = service.command ?? [];
       t.equal(node, 'node');
       t.same(rest, []);
-      const serviceName = /^services\/([a-z]+)\/dist\/main\.js$/.exec(main ?? '')?.[1];
+      const serviceName = roleOf(service);
       t.ok(serviceName, `runs a service main (${main})`);
       t.ok(
         existsSync(`${root}services/${serviceName}/src/main.ts`),
@@ -174,7 +215,11 @@ t.test('each ledger service', async (t) => {
       t.equal(environment.PORT, '8080');
       t.equal(environment.HOST, '0.0.0.0', 'reachable from the other containers');
       t.equal(environment.LEDGER_DATA_DIR, '/data');
-      t.ok(service.volumes?.includes('ledger-data:/data'), 'the shared data volume');
+      t.equal(
+        mountsAt(service, '/data').length,
+        1,
+        'one volume or tmpfs at the data dir, never an anonymous volume (the image declares VOLUME /data)',
+      );
       t.equal(
         service.depends_on?.kurrentdb?.condition,
         'service_healthy',
@@ -196,28 +241,139 @@ t.test('named volumes are declared', async (t) => {
   for (const [name, service] of Object.entries(services)) {
     for (const volume of service.volumes ?? []) {
       const source = volume.split(':')[0]!;
-      if (source.startsWith('.') || source.startsWith('/')) {
+      if (isBindMount(source)) {
         t.ok(existsSync(`${root}${source.replace(/^\.\//, '')}`), `${name}: ${source} exists`);
       } else t.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is declared`);
     }
   }
 });
 
-t.test('the gateway publishes the API and routes to existing services', async (t) => {
-  const gateway = services.gateway!;
-  t.ok(
-    gateway.ports?.some((port) => port.endsWith(':8080')),
-    'publishes port 8080',
-  );
-  for (const upstream of ['ingest-1', 'ingest-2', 'query-1', 'query-2']) {
-    t.equal(gateway.depends_on?.[upstream]?.condition, 'service_healthy', `waits for ${upstream}`);
+t.test('each query node reads a read model of its own', async (t) => {
+  // Which ledger services mount each named volume.
+  const holders = new Map<string, string[]>();
+  for (const [name, service] of ledgerServices) {
+    for (const volume of namedVolumes(service)) holders.set(volume, [...(holders.get(volume) ?? []), name]);
+  }
+  const withRole = (role: string) => ledgerServices.filter(([, service]) => roleOf(service) === role);
+
+  const queries = withRole('query');
+  t.ok(queries.length >= 2, 'several query nodes');
+  for (const [name, service] of queries) {
+    t.test(name, async (t) => {
+      const volume = dataVolume(service);
+      t.ok(volume, 'keeps read.db on a named volume at its data dir');
+      const sharing = holders.get(volume!) ?? [];
+      const projectors = sharing.filter((other) => roleOf(services[other]) === 'projector');
+      t.equal(projectors.length, 1, `shares ${volume} with exactly one projector`);
+      t.same(
+        sharing.filter((other) => roleOf(services[other]) === 'query'),
+        [name],
+        `shares ${volume} with no other query node`,
+      );
+      t.same(sharing.sort(), [name, ...projectors].sort(), `no other service mounts ${volume}`);
+      const projector = projectors[0]!;
+      t.equal(dataVolume(services[projector]), volume, `${projector} folds into ${volume} at its data dir`);
+      t.ok(service.depends_on?.[projector], `starts with ${projector}`);
+    });
+  }
+  for (const [name, service] of withRole('projector')) {
+    const sharing = holders.get(dataVolume(service) ?? '') ?? [];
+    t.equal(
+      sharing.filter((other) => roleOf(services[other]) === 'query').length,
+      1,
+      `${name} feeds exactly one query node`,
+    );
+  }
+  for (const [name, service] of withRole('ingest')) {
+    t.same(namedVolumes(service), [], `${name} mounts no volume: it keeps nothing durable`);
+    t.same(service.tmpfs, [service.environment?.LEDGER_DATA_DIR], `${name}'s data dir is a tmpfs`);
+  }
+  const relay = dataVolume(services.relay);
+  t.ok(relay, 'the relay keeps relay.db on a named volume');
+  t.same(holders.get(relay!), ['relay'], 'of its own');
+});
+
+t.test('dependencies line up', async (t) => {
+  for (const [name, service] of Object.entries(services)) {
+    for (const [target, { condition }] of Object.entries(service.depends_on ?? {})) {
+      t.ok(services[target], `${name} depends on ${target}, which exists`);
+      t.ok(['service_started', 'service_healthy'].includes(condition), `${name} → ${target}: ${condition}`);
+      if (condition === 'service_healthy') {
+        t.ok(services[target]?.healthcheck, `${name} waits for ${target} to be healthy, which it can become`);
+      }
+    }
+  }
+  // Compose refuses a cycle; find one here first.
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const cycleFrom = (name: string): string | undefined => {
+    if (done.has(name)) return undefined;
+    if (visiting.has(name)) return name;
+    visiting.add(name);
+    for (const target of Object.keys(services[name]?.depends_on ?? {})) {
+      const cycle = cycleFrom(target);
+      if (cycle !== undefined) return cycle;
+    }
+    visiting.delete(name);
+    done.add(name);
+    return undefined;
+  };
+  for (const name of Object.keys(services)) t.equal(cycleFrom(name), undefined, `no cycle through ${name}`);
+});
+
+t.test('ports line up', async (t) => {
+  const published = Object.values(services).flatMap((service) => (service.ports ?? []).map(publishedPort));
+  const hostPorts = published.map(({ host }) => host);
+  t.same(hostPorts, [...new Set(hostPorts)], 'no host port is published twice');
+  for (const [name, service] of ledgerServices) {
+    t.same(service.ports ?? [], [], `${name} publishes nothing: it is reached through the gateway`);
+    t.match(
+      JSON.stringify(service.healthcheck?.test),
+      new RegExp(`127\\.0\\.0\\.1:${service.environment?.PORT}/health`),
+      `${name}'s health check asks the port it listens on`,
+    );
   }
   const caddyfile = read('infra/caddy/Caddyfile');
-  for (const [, host] of caddyfile.matchAll(/\b([a-z][a-z0-9-]*):8080\b/g)) {
-    t.ok(services[host!]?.build, `the Caddyfile routes to the ledger service ${host}`);
+  const listen = /^:(\d+) \{$/m.exec(caddyfile)?.[1];
+  t.ok(
+    services.gateway?.ports?.map(publishedPort).some(({ container }) => container === listen),
+    `the gateway publishes the port Caddy listens on (${listen})`,
+  );
+  for (const [, host, port] of caddyfile.matchAll(/\b([a-z][a-z0-9-]*):(\d+)\b/g)) {
+    t.equal(services[host!]?.environment?.PORT, port, `${host} listens on ${port}, where Caddy sends it`);
+  }
+});
+
+t.test('the gateway publishes the API and routes to existing services', async (t) => {
+  const gateway = services.gateway!;
+  const caddyfile = read('infra/caddy/Caddyfile');
+  // The three pools in order: /v1/admin/*, writes, everything else.
+  const pools = [...caddyfile.matchAll(/reverse_proxy ([^{\n]+)\{/g)].map(([, hosts]) =>
+    hosts!
+      .trim()
+      .split(/\s+/)
+      .map((host) => host.split(':')[0]!),
+  );
+  t.equal(pools.length, 3, 'admin, write and read pools');
+  const [admin = [], writes = [], reads = []] = pools;
+  const ofRole = (role: string) =>
+    ledgerServices
+      .filter(([, service]) => roleOf(service) === role)
+      .map(([name]) => name)
+      .sort();
+  t.same([...admin].sort(), ofRole('ingest'), 'the admin API goes to every ingest node, which owns it');
+  t.same([...writes].sort(), ofRole('ingest'), 'writes go to every ingest node');
+  t.same([...reads].sort(), ofRole('query'), 'reads go to every query node');
+  for (const upstream of new Set(pools.flat())) {
+    t.ok(services[upstream]?.build, `the Caddyfile routes to the ledger service ${upstream}`);
+    t.equal(
+      gateway.depends_on?.[upstream]?.condition,
+      'service_healthy',
+      `the gateway waits for ${upstream}`,
+    );
   }
   t.match(caddyfile, /method POST PUT PATCH DELETE/, 'writes go to ingest');
-  t.match(caddyfile, /@admin path \/v1\/admin\/\*/, 'the admin API goes to ingest, which owns it');
+  t.match(caddyfile, /@admin path \/v1\/admin\/\*/, 'the admin API is matched by path');
 });
 
 t.test('the Dockerfile builds one image for every service', async (t) => {
