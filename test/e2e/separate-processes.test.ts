@@ -48,6 +48,35 @@ t.test('ingest, projector and query as separate processes on one data dir', asyn
   );
 });
 
+t.test(
+  'a query process whose read models lag the store is not ready until a projector catches up',
+  async (t) => {
+    const dataDir = t.testdir();
+    const ingest = await startServiceProcess('ingest', dataDir);
+    t.teardown(() => ingest.stop());
+    for (const summary of ['one', 'two', 'three']) {
+      t.equal((await call(ingest.url, 'POST', '/v1/claims', { body: claimBody({ summary }) })).status, 201);
+    }
+    // No projector yet: a new node's read models are empty while the store holds three events.
+    const query = await startServiceProcess('query', dataDir);
+    t.teardown(() => query.stop());
+    const before = await call(query.url, 'GET', '/ready', { key: null });
+    t.equal(before.status, 503, 'not ready: a load balancer keeps it out of the pool');
+    t.equal(before.headers.get('retry-after'), '1');
+
+    const projector = await startServiceProcess('projector', dataDir);
+    t.teardown(() => projector.stop());
+    let status = 503;
+    for (let attempt = 0; attempt < 200 && status !== 200; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await call(query.url, 'GET', '/ready', { key: null })).status;
+    }
+    t.equal(status, 200, 'ready once the read models reached the head it saw at start');
+    const actors = await call<{ actors: unknown[] }>(query.url, 'GET', '/v1/actors');
+    t.equal(actors.body.actors.length, 1, 'and it answers from the caught-up read models');
+  },
+);
+
 t.test('SIGTERM answers the requests in flight, then exits 0; every 201 survives', async (t) => {
   const dataDir = t.testdir();
   const ledger = await startLedgerProcess(dataDir);

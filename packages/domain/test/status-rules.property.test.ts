@@ -483,10 +483,13 @@ t.test('the incremental actor fold gives the same summary as summarizeActor', as
 
 t.test('the incremental fold leaves out what summarizeActor leaves out', async (t) => {
   // Events the decider never writes, appended after a valid ledger: a second ClaimMade of a claim (naming
-  // another state), a second retraction, an event of an unknown claim, and denials and confirmations of a
-  // retracted claim (which count, but not towards the status).
+  // another state), a second retraction, events of an unknown claim, events before their claim's ClaimMade,
+  // events of an unknown type, and denials and confirmations of a retracted claim (which count, but not
+  // towards the status).
   const anomaly = fc.record({
-    kind: fc.constantFrom('remake', 'retract', 'orphan', 'deny', 'confirm'),
+    kind: fc.constantFrom('remake', 'retract', 'orphan', 'deny', 'confirm', 'early', 'unknown'),
+    // Orphans of every type, and early events (before any ClaimMade) of a claim made later.
+    type: fc.constantFrom('ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted'),
     claim: fc.nat(),
     state: fc.constantFrom(...states),
     party: fc.nat(2),
@@ -497,7 +500,8 @@ t.test('the incremental fold leaves out what summarizeActor leaves out', async (
     fc.property(ledger, fc.array(anomaly, { maxLength: 6 }), ({ plans, events }, anomalies) => {
       const all = [...events];
       let position = highest(events.map((e) => e.position))!;
-      for (const { kind, claim, state, party, at, zone } of anomalies) {
+      let early = 0n;
+      for (const { kind, type, claim, state, party, at, zone } of anomalies) {
         position += 3n;
         const claimId = kind === 'orphan' ? claimIdOf(900) : claimIdOf(claim % plans.length);
         const statedAt = formatInstant(BASE + at * MINUTE, zone);
@@ -505,12 +509,17 @@ t.test('the incremental fold leaves out what summarizeActor leaves out', async (
         const made = events.find(
           (e): e is RecordedClaimEvent<'ClaimMade'> => e.type === 'ClaimMade' && e.data.claimId === claimId,
         );
+        const kindOf = kind === 'orphan' || kind === 'early' ? type : kind;
+        if (kind === 'unknown') {
+          all.push({ type: 'ClaimAmended', data: { claimId, statedAt }, metadata, position } as never);
+          continue;
+        }
         const data =
           kind === 'remake' && made !== undefined
             ? { type: 'ClaimMade', data: { ...made.data, attribution: { ...made.data.attribution, state } } }
-            : kind === 'retract'
+            : kindOf === 'retract' || kindOf === 'ClaimRetracted'
               ? { type: 'ClaimRetracted', data: { claimId, by: 'microsoft', reason: 'Again.', statedAt } }
-              : kind === 'confirm'
+              : kindOf === 'confirm' || kindOf === 'ClaimConfirmed'
                 ? {
                     type: 'ClaimConfirmed',
                     data: { claimId, confirmer: confirmers[party]!, statement: 'Yes.', statedAt },
@@ -519,7 +528,9 @@ t.test('the incremental fold leaves out what summarizeActor leaves out', async (
                     type: 'ClaimDenied',
                     data: { claimId, denier: deniers[party]!, statement: 'No.', statedAt },
                   };
-        all.push({ ...data, metadata, position } as RecordedClaimEvent);
+        // The generated ledger starts at position 10 or later: early events go below it.
+        if (kind === 'early') early += 1n;
+        all.push({ ...data, metadata, position: kind === 'early' ? early : position } as RecordedClaimEvent);
       }
       deepStrictEqual(foldIncrementally(all), summarizeActor(all));
     }),

@@ -78,9 +78,13 @@ function toRecorded(row: EventRow): RecordedEvent {
   };
 }
 
-/** With the integrity chain on, metadata must be an object the writer can add `integrity` to. */
-function checkSealable(metadata: unknown): void {
-  if (metadata === undefined) return;
+/**
+ * With the integrity chain on, the stored metadata must be a JSON object the writer can add `integrity` to.
+ * Checked on the serialised form: `toJSON` (a `Date`, a class instance) can turn an object into anything.
+ */
+function checkSealable(metadataJson: string | null): void {
+  if (metadataJson === null) return;
+  const metadata: unknown = JSON.parse(metadataJson);
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidAppendError('metadata must be a JSON object: the store adds metadata.integrity to it');
   }
@@ -93,7 +97,24 @@ function checkSealable(metadata: unknown): void {
  * What the seal hashes of an event's data and metadata, canonicalised here, before the writer's queue, so that
  * the write transaction only hashes the small envelope around it.
  */
-function contentOf(id: string, data: string, metadata: string | null): CanonicalContent {
+// With the `u` flag a valid surrogate pair is one code point, so only a lone surrogate matches.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function contentOf(
+  streamName: string,
+  event: { id: string; type: string; data: string; metadata: string | null },
+): CanonicalContent {
+  const { id, type, data, metadata } = event;
+  checkSealable(metadata);
+  // The seal hashes these too: a lone surrogate has no canonical form (the writer would fail on it).
+  for (const [what, text] of [
+    ['stream name', streamName],
+    ['event id', id],
+    ['event type', type],
+  ] as const) {
+    if (LONE_SURROGATE.test(text))
+      throw new InvalidAppendError(`${what} has no RFC 8785 canonical form: a lone surrogate`);
+  }
   try {
     return canonicalContent(data, metadata);
   } catch (error) {
@@ -210,7 +231,6 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.#ensureOpen();
     validateAppend(streamName, events, options.expectedRevision);
-    if (this.#integrity) for (const event of events) checkSealable(event.metadata);
     const request = {
       streamName,
       expectedRevision: options.expectedRevision ?? 'any',
@@ -218,13 +238,8 @@ export class SqliteEventStore implements EventStore {
         const id = event.id ?? uuidv7();
         const data = toJson(event.data, 'data');
         const metadata = event.metadata === undefined ? null : toJson(event.metadata, 'metadata');
-        return {
-          id,
-          type: event.type,
-          data,
-          metadata,
-          content: this.#integrity ? contentOf(id, data, metadata) : null,
-        };
+        const serialised = { id, type: event.type, data, metadata };
+        return { ...serialised, content: this.#integrity ? contentOf(streamName, serialised) : null };
       }),
     };
     const outcome = await this.#writer.append(request);

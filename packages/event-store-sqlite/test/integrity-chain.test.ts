@@ -153,7 +153,18 @@ t.test('a process killed while appending leaves an intact chain', async (t) => {
 t.test('the store refuses metadata it cannot seal', async (t) => {
   const store = await SqliteEventStore.open({ path: join(t.testdir(), 'events.db') });
   t.teardown(() => store.close());
-  for (const metadata of [['a'], 'text', 3, { integrity: { hash: 'x', prev: 'y' } }]) {
+  const refused = [
+    ['a'],
+    'text',
+    3,
+    null,
+    { integrity: { hash: 'x', prev: 'y' } },
+    // Objects that serialise to something else: what is stored is what counts.
+    new Date(0),
+    { toJSON: () => ({ integrity: 'forged' }) },
+    { toJSON: () => [1, 2] },
+  ];
+  for (const metadata of refused) {
     await t.rejects(store.appendToStream('s', [{ type: 'A', data: {}, metadata }]), {
       code: 'invalid-append',
     });
@@ -161,7 +172,18 @@ t.test('the store refuses metadata it cannot seal', async (t) => {
   await t.rejects(store.appendToStream('s', [{ type: 'A', data: { lone: '\ud800' } }]), {
     code: 'invalid-append',
   });
+  for (const [stream, type] of [
+    ['s', 'A\ud800'],
+    ['s\udc00', 'A'],
+  ]) {
+    await t.rejects(store.appendToStream(stream!, [{ type: type!, data: {} }]), { code: 'invalid-append' });
+  }
+  await t.rejects(store.appendToStream('s', [{ id: 'e\ud800', type: 'A', data: {} }]), {
+    code: 'invalid-append',
+  });
   t.same(await all(store), [], 'nothing was stored');
+  await store.appendToStream('s', [{ type: 'A', data: {}, metadata: { at: new Date(0) } }]);
+  t.same(await verifyLedger(store), { ok: true, checkedEvents: 1 }, 'and the store still works');
 });
 
 t.test(

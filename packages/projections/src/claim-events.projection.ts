@@ -143,17 +143,22 @@ interface FirstRow {
   readonly party: string;
 }
 
-function contextFor(event: RecordedClaimEvent, tx: ReadModelTx): ClaimContext | undefined {
-  if (event.type === 'ClaimMade') return claimContextOf(event);
+/** The claim's context, or why the event is left out (as the domain's folds leave it out). */
+function contextFor(event: RecordedClaimEvent, tx: ReadModelTx): ClaimContext | string {
   const row = tx.statement(FIRST).get(event.data.claimId) as FirstRow | undefined;
-  if (row?.type !== 'ClaimMade') return undefined;
+  if (event.type === 'ClaimMade') {
+    // A second ClaimMade (the decider never writes one) could name another actor: `asOf` would then show
+    // that actor while the current read models, like `summarizeActor`, ignore the event.
+    return row === undefined ? claimContextOf(event) : 'a second ClaimMade for this claim';
+  }
+  if (row?.type !== 'ClaimMade') return 'no ClaimMade recorded for this claim';
   return { actorId: row.actor_id, state: row.state, claimant: JSON.parse(row.party) as Party };
 }
 
 /**
  * `claim_events`: one row per claim event, with its claim's actor and state. An event of a claim whose
- * `ClaimMade` was never recorded (the decider makes that impossible) has no actor: it is reported and left out,
- * as the domain's folds would leave it out.
+ * `ClaimMade` was never recorded, and a second `ClaimMade` of a claim (the decider makes both impossible), are
+ * reported and left out, as the domain's folds would leave them out.
  */
 export const claimEventsProjection: Projection = {
   name: 'claim_events',
@@ -162,7 +167,7 @@ export const claimEventsProjection: Projection = {
     const insert = tx.statement(INSERT);
     for (const projected of events) {
       const context = contextFor(projected.event, tx);
-      if (context === undefined) tx.skipped(projected, 'no ClaimMade recorded for this claim');
+      if (typeof context === 'string') tx.skipped(projected, context);
       else insert.run(claimEventRow(projected, context));
     }
   },

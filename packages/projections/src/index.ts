@@ -41,7 +41,6 @@ export type { Projection, ReadModelTx } from './projection.js';
 export {
   DEFAULT_BATCH_SIZE,
   LEASE_HEARTBEAT_MS,
-  LEASE_TIMEOUT_MS,
   type ProjectedBatch,
   ProjectionRuntime,
   type ProjectionRuntimeOptions,
@@ -53,4 +52,4 @@ export {
   rebuild,
 } from './projection-runtime.js';
 export { CHECKPOINT_NAME, type ProjectorLease, ReadModels, type StoredCheckpoint } from './read-models.js';
-export { READ_MODEL_TABLES, READ_MODELS_SCHEMA_VERSION } from './schema.js';
+export { LEASE_TIMEOUT_MS, READ_MODEL_TABLES, READ_MODELS_SCHEMA_VERSION } from './schema.js';

@@ -19,9 +19,9 @@ import {
   readModelsInternals,
   type StoredCheckpoint,
 } from './read-models.js';
-import { recreateTables } from './schema.js';
+import { LEASE_TIMEOUT_MS, recreateTables } from './schema.js';
 
-/** The read-model projections, in the order a batch applies them (`actors` reads `claim_events`' rows). */
+/** The read-model projections, in the order a batch applies them (each writes only its own tables). */
 export const projections: readonly Projection[] = [claimEventsProjection, claimsProjection, actorsProjection];
 
 /** The most events one read.db transaction folds. */
@@ -64,20 +64,13 @@ export interface RebuildOptions {
 }
 
 /**
- * A rebuild folds in larger transactions than the live runtime: nobody waits on its fine-grained progress,
- * and every batch recomputes each actor it touched from all of that actor's rows, so ten times fewer
- * batches is close to ten times less of that work on a large ledger (measured by `scripts/scale-check.js`).
+ * A rebuild folds in larger transactions than the live runtime: nobody waits on its fine-grained progress, and
+ * each batch writes each touched claim and actor row once, so fewer, larger batches write fewer rows.
  */
 export const REBUILD_BATCH_SIZE = 5000;
 
 /** How often a running runtime refreshes its lease on read.db when no batch did. */
 export const LEASE_HEARTBEAT_MS = 5000;
-
-/**
- * A lease whose heartbeat is younger than this is a live projector: `rebuild` refuses to run beside it (three
- * missed heartbeats; a batch in flight refreshes the lease itself when it commits).
- */
-export const LEASE_TIMEOUT_MS = 15_000;
 
 const MAX_RETRY_DELAY_MS = 30_000;
 

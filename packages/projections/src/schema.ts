@@ -106,6 +106,13 @@ const ACTOR_FOLD_TABLES = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * A lease whose heartbeat is younger than this is a live projector: `rebuild` refuses to run beside it, and so
+ * does a migration that empties the read models (three missed heartbeats; a batch in flight refreshes the lease
+ * itself when it commits).
+ */
+export const LEASE_TIMEOUT_MS = 15_000;
+
 /** Every read-model table, in the order a rebuild drops them (what a reset or a comparison of read.db files covers). */
 export const READ_MODEL_TABLES = [
   'actor_claims',
@@ -131,6 +138,9 @@ const MIGRATIONS: readonly string[] = [
   DELETE FROM actor_attributions; DELETE FROM actors; DELETE FROM parties; DELETE FROM claims;
   DELETE FROM claim_events; DELETE FROM checkpoints;`,
 ];
+
+/** The first version whose migration empties the read models for a refold. */
+const REFOLD_VERSION = 3;
 
 /** The schema version this build writes. */
 export const READ_MODELS_SCHEMA_VERSION = MIGRATIONS.length;
@@ -165,12 +175,30 @@ export function migrate(db: Database.Database): void {
         `read.db schema version ${current} is newer than this build understands (${MIGRATIONS.length}); rebuild it`,
       );
     }
+    if (current >= 2 && current < REFOLD_VERSION) refuseBesideLiveProjectors(db);
     for (let version = current; version < MIGRATIONS.length; version += 1) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
     }
   });
   apply.immediate();
+}
+
+/**
+ * A projector of an older build still folding into this file would fold the emptied read models again with
+ * its own code, leaving them without what the newer schema needs (the actor folds): refuse to migrate until
+ * every projector of the data dir is stopped, whatever process opens the file.
+ */
+function refuseBesideLiveProjectors(db: Database.Database): void {
+  const now = Date.now();
+  const live = db
+    .prepare('SELECT pid, heartbeat_ms FROM projector_leases WHERE heartbeat_ms > ?')
+    .all(now - LEASE_TIMEOUT_MS) as { pid: number; heartbeat_ms: number }[];
+  if (live.length === 0) return;
+  const who = live.map((lease) => `pid ${lease.pid}, seen ${Math.max(0, now - lease.heartbeat_ms)} ms ago`);
+  throw new Error(
+    `read.db needs schema ${REFOLD_VERSION}, which folds the read models again from zero, but a projector is folding into it (${who.join('; ')}): stop every ledger or projector of this data dir, then start the new build`,
+  );
 }
 
 /** Drops every read-model table and creates them empty, in one transaction (the caller's). */

@@ -1,7 +1,13 @@
 import type { EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from '@ledger/event-store';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
-import { LedgerQueries, ProjectionRuntime, READ_MODEL_TABLES, ReadModels } from '@ledger/projections';
+import {
+  LEASE_TIMEOUT_MS,
+  LedgerQueries,
+  ProjectionRuntime,
+  READ_MODEL_TABLES,
+  ReadModels,
+} from '@ledger/projections';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import {
@@ -316,6 +322,42 @@ t.test(
   },
 );
 
+t.test('a second ClaimMade of a claim (the decider never writes one) is left out everywhere', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store, readModels, logger });
+  t.teardown(async () => {
+    await runtime.stop();
+    readModels.close();
+    await store.close();
+  });
+  await run(store, make(claimIds.zirconium), '2020-09-10T16:05:00Z');
+  let made: RecordedEvent | undefined;
+  for await (const event of store.readAll()) made = event;
+  // The same claim made again, naming another actor.
+  const data = made!.data as { actor: { id: string; name: string } };
+  await store.appendToStream(`claim-${claimIds.zirconium}`, [
+    {
+      type: 'ClaimMade',
+      data: { ...data, actor: { ...data.actor, id: 'strontium', name: 'Strontium' } },
+      metadata: { recordedAt: '2020-09-12T00:00:00Z' },
+    },
+  ]);
+  runtime.start();
+  await eventually(() => runtime.position() === 2);
+  const queries = LedgerQueries.open(`${dir}/read.db`);
+  t.teardown(() => queries.close());
+  t.equal(queries.getActor('strontium'), undefined, 'not in the current read models');
+  t.equal(queries.getActor('strontium', { asOf: '9999-12-31T00:00:00Z' }), undefined, 'nor in the past');
+  t.equal(queries.getActor('zirconium')?.position, 1, 'the claim stays what its first ClaimMade made it');
+  t.match(
+    lines().filter((line) => line.level === 40),
+    [{ position: 2, reason: 'a second ClaimMade for this claim' }],
+  );
+});
+
 t.test('a second runtime on the same read models is refused', async (t) => {
   const dir = t.testdir();
   const store = new InMemoryEventStore();
@@ -406,6 +448,14 @@ t.test('a read.db from before the actor folds is emptied and folded again from z
   const old = new Database(`${dir}/old.db`);
   old.exec('DROP TABLE actor_folds; DROP TABLE actor_claims');
   old.pragma('user_version = 2');
+  // A projector of the old build still folding into the file: the migration waits for it to stop.
+  const lease = old.prepare('INSERT INTO projector_leases (holder, pid, heartbeat_ms) VALUES (?, ?, ?)');
+  lease.run('old-build', 4242, Date.now());
+  t.throws(() => ReadModels.open(`${dir}/old.db`), /a projector is folding into it \(pid 4242/);
+  t.throws(() => LedgerQueries.open(`${dir}/old.db`), /stop every ledger or projector/, 'whoever opens it');
+  t.equal(old.pragma('user_version', { simple: true }), 2, 'and the file is left as it was');
+  // Once its heartbeat is older than LEASE_TIMEOUT_MS, it is a dead projector.
+  old.prepare('UPDATE projector_leases SET heartbeat_ms = ?').run(Date.now() - LEASE_TIMEOUT_MS - 1000);
   old.close();
 
   const upgraded = ReadModels.open(`${dir}/old.db`);

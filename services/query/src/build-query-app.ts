@@ -31,12 +31,14 @@ export interface QueryAppDeps {
   readonly integrity?: LedgerIntegrity;
   /** Where API keys live; default `state.keys` (state.db). `EventStoreKeys` where nodes share only the store. */
   readonly keys?: Pick<ApiKeys, 'verify'>;
+  /** What `/ready` answers (default: always ready); `readyOnceCaughtUp` for a node with its own read models. */
+  readonly ready?: () => boolean | Promise<boolean>;
 }
 
 /**
  * The query service on its own: the read routes and subscriptions with auth and the per-key rate limit
- * (`config.rateLimit`), OpenAPI at `/docs` and health checks. Ready once the read models exist (the projector,
- * in this process or another, keeps them current).
+ * (`config.rateLimit`), OpenAPI at `/docs` and health checks (`deps.ready` decides `/ready`; the projector, in
+ * this process or another, keeps the read models current).
  *
  * @example
  * const app = await buildQueryApp({ queries, state, config, logger });
@@ -47,7 +49,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   const metrics = deps.metrics ?? new LedgerMetrics({ service: 'query' });
   await app.register(metricsPlugin, { metrics });
   await registerOpenApi(app, { title: 'Attribution Ledger: query', version: '1.0.0' });
-  await app.register(healthRoutes, { ready: () => true });
+  await app.register(healthRoutes, { ready: deps.ready ?? (() => true) });
   await app.register(authPlugin, { keys: deps.keys ?? deps.state.keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });

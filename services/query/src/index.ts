@@ -1,4 +1,5 @@
 export { buildQueryApp, type QueryAppDeps } from './build-query-app.js';
+export { readyOnceCaughtUp } from './catch-up-readiness.js';
 export {
   Checkpoint,
   InclusionProof,

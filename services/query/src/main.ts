@@ -2,7 +2,9 @@
 /**
  * The query service alone: `PORT=8082 LEDGER_DATA_DIR=./data node services/query/dist/main.js`. It reads the
  * read models of the data dir, which a projector (`services/projector`) keeps current, and the event store for
- * the integrity routes. SIGTERM/SIGINT drain requests, close the stores and exit 0.
+ * the integrity routes. `/ready` answers 503 until the read models have reached the store's last position as
+ * it was at start (a node refolding from zero stays out of its load balancer's pool). SIGTERM/SIGINT drain
+ * requests, close the stores and exit 0.
  */
 import { join } from 'node:path';
 import { createLogger, loadConfig, openEventStore } from '@ledger/config';
@@ -10,6 +12,7 @@ import { EventStoreKeys, runUntilSignalled, StateStore } from '@ledger/http';
 import { LedgerIntegrity } from '@ledger/integrity';
 import { LedgerQueries } from '@ledger/projections';
 import { buildQueryApp } from './build-query-app.js';
+import { readyOnceCaughtUp } from './catch-up-readiness.js';
 
 await runUntilSignalled('query', async () => {
   const config = loadConfig(process.env);
@@ -28,6 +31,7 @@ await runUntilSignalled('query', async () => {
     config,
     logger,
     integrity,
+    ready: await readyOnceCaughtUp(store, queries),
     ...(keys === undefined ? {} : { keys }),
   });
   const url = await app.listen({ port: config.port, host: config.host });
