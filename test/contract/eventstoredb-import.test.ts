@@ -9,30 +9,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { eventStoreDbLimits, exportEvents, importIntoStore } from '@ledger/cli';
-import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import t from 'tap';
+import { carried, readAll } from './fixtures/transfer-events.js';
 
 const url = process.env.EVENTSTOREDB_URL;
-
-async function readAll(store: EventStore): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  for await (const event of store.readAll()) events.push(event);
-  return events;
-}
-
-function carried(event: RecordedEvent) {
-  const { integrity: _seal, ...metadata } = (event.metadata ?? {}) as Record<string, unknown>;
-  return {
-    id: event.id.toLowerCase(),
-    streamId: event.streamId,
-    revision: event.revision,
-    type: event.type,
-    data: event.data,
-    metadata,
-  };
-}
 
 if (url === undefined || url === '') {
   const reason = 'EVENTSTOREDB_URL is not set: no EventStoreDB server to import into';

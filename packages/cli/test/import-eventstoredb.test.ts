@@ -20,35 +20,16 @@ import {
   TransferError,
 } from '@ledger/cli';
 import { createLogger, loadConfig } from '@ledger/config';
-import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { type EsdbClient, EventStoreDbEventStore } from '@ledger/event-store-eventstoredb';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { startLedger } from '@ledger/ledger';
 import t from 'tap';
+import { carried, readAll } from '../../../test/contract/fixtures/transfer-events.js';
 import { SimulatedServer } from '../../event-store-eventstoredb/test/fixtures/simulated-esdb-client.js';
 import { ledger } from './fixtures/ledger-bin.js';
 
 const ADMIN_KEY = 'import-esdb-admin-key-0123456789abcdefghijklmnopqrs';
 const ESDB_ENV = { LEDGER_STORE: 'eventstoredb', EVENTSTOREDB_URL: 'esdb://simulated:2113?tls=false' };
-
-async function readAll(store: EventStore): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  for await (const event of store.readAll()) events.push(event);
-  return events;
-}
-
-/** What an import must carry over: everything but positions, `created` and the embedded store's seal. */
-function carried(event: RecordedEvent) {
-  const { integrity: _seal, ...metadata } = (event.metadata ?? {}) as Record<string, unknown>;
-  return {
-    id: event.id.toLowerCase(),
-    streamId: event.streamId,
-    revision: event.revision,
-    type: event.type,
-    data: event.data,
-    metadata,
-  };
-}
 
 interface Recorded {
   io: ImportIo;

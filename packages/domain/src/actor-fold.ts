@@ -157,6 +157,39 @@ function made(fold: ActorFold | undefined, event: RecordedClaimEvent<'ClaimMade'
   return { fold: next, claim };
 }
 
+/** Where a denial or a confirmation counts: the claim's counter, the attribution's counters and party list. */
+const RESPONSES = {
+  denial: { count: 'denials', active: 'activeDenied', parties: 'deniers' },
+  confirmation: { count: 'confirmations', active: 'activeConfirmed', parties: 'confirmers' },
+} as const;
+
+type Response = (typeof RESPONSES)[keyof typeof RESPONSES];
+
+/**
+ * A denial or a confirmation: counted for the claim and its attribution (retracted claims included), and
+ * towards the status only when it is the first of its kind on an active claim.
+ */
+function respond(
+  fold: ActorFold,
+  claim: ClaimTally,
+  tally: StateTally,
+  { count, active, parties }: Response,
+  partyId: string,
+  event: RecordedClaimEvent,
+): ActorFoldStep {
+  const first = !claim.retracted && claim[count] === 0;
+  const next: StateTally = {
+    ...tally,
+    [count]: tally[count] + 1,
+    [active]: tally[active] + (first ? 1 : 0),
+    [parties]: withParty(tally[parties], partyId),
+  };
+  return {
+    claim: { ...claim, [count]: claim[count] + 1 },
+    fold: withState(fold, claim.state, next, event),
+  };
+}
+
 /**
  * Folds one event into its actor's tallies. Pure. `fold` is the actor's fold so far (`undefined` before its
  * first claim); `claim` is the tally of the event's claim (`undefined` when no `ClaimMade` was folded for it).
@@ -185,44 +218,13 @@ export function evolveActorFold(
   if (event.type === 'ClaimMade') return claim === undefined ? made(fold, event) : undefined;
   if (claim === undefined || fold === undefined) return undefined;
   const tally = fold.states[claim.state]!;
-  const active = !claim.retracted;
   switch (event.type) {
-    case 'ClaimDenied': {
-      const first = active && claim.denials === 0;
-      return {
-        claim: { ...claim, denials: claim.denials + 1 },
-        fold: withState(
-          fold,
-          claim.state,
-          {
-            ...tally,
-            denials: tally.denials + 1,
-            activeDenied: tally.activeDenied + (first ? 1 : 0),
-            deniers: withParty(tally.deniers, event.data.denier.id),
-          },
-          event,
-        ),
-      };
-    }
-    case 'ClaimConfirmed': {
-      const first = active && claim.confirmations === 0;
-      return {
-        claim: { ...claim, confirmations: claim.confirmations + 1 },
-        fold: withState(
-          fold,
-          claim.state,
-          {
-            ...tally,
-            confirmations: tally.confirmations + 1,
-            activeConfirmed: tally.activeConfirmed + (first ? 1 : 0),
-            confirmers: withParty(tally.confirmers, event.data.confirmer.id),
-          },
-          event,
-        ),
-      };
-    }
+    case 'ClaimDenied':
+      return respond(fold, claim, tally, RESPONSES.denial, event.data.denier.id, event);
+    case 'ClaimConfirmed':
+      return respond(fold, claim, tally, RESPONSES.confirmation, event.data.confirmer.id, event);
     case 'ClaimRetracted': {
-      if (!active) return undefined;
+      if (claim.retracted) return undefined;
       return {
         claim: { ...claim, retracted: true },
         fold: withState(

@@ -9,7 +9,7 @@ import {
   ReadModels,
 } from '@ledger/projections';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   claimIds,
   claimInput,
@@ -24,6 +24,21 @@ import {
   september2020,
   twentyClaimsOverFourActors,
 } from './fixtures/ledger.fixtures.js';
+
+/** A runtime (not started) on an in-memory store and a fresh read.db, closed at the end of the test. */
+function runtimeOnMemoryStore(t: Test) {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store, readModels, logger });
+  t.teardown(async () => {
+    await runtime.stop();
+    readModels.close();
+    await store.close();
+  });
+  return { dir, store, readModels, runtime, lines };
+}
 
 const adapters: Record<string, (dir: string) => Promise<EventStore>> = {
   InMemoryEventStore: async () => new InMemoryEventStore(),
@@ -249,16 +264,7 @@ t.test('the runtime ends when the store closes', async (t) => {
 });
 
 t.test('events it cannot fold are logged and skipped, never crash the runtime', async (t) => {
-  const dir = t.testdir();
-  const store = new InMemoryEventStore();
-  const readModels = ReadModels.open(`${dir}/read.db`);
-  const { logger, lines } = memoryLogger();
-  const runtime = new ProjectionRuntime({ store, readModels, logger });
-  t.teardown(async () => {
-    await runtime.stop();
-    readModels.close();
-    await store.close();
-  });
+  const { dir, store, runtime, lines } = runtimeOnMemoryStore(t);
   const orphan = '0174776e-8a00-7000-8000-0000000000ff';
   await store.appendToStream(`claim-${orphan}`, [
     { type: 'ClaimDenied', data: deny(orphan).data, metadata: { recordedAt: '2020-09-11T07:30:00Z' } },
@@ -290,15 +296,7 @@ t.test('events it cannot fold are logged and skipped, never crash the runtime', 
 t.test(
   'a second retraction (the decider never writes one) leaves the actor as the first left it',
   async (t) => {
-    const dir = t.testdir();
-    const store = new InMemoryEventStore();
-    const readModels = ReadModels.open(`${dir}/read.db`);
-    const runtime = new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger });
-    t.teardown(async () => {
-      await runtime.stop();
-      readModels.close();
-      await store.close();
-    });
+    const { dir, store, runtime } = runtimeOnMemoryStore(t);
     await run(store, make(claimIds.zirconium), '2020-09-10T16:05:00Z');
     await run(store, retract(claimIds.zirconium), '2020-10-01T08:00:00Z');
     runtime.start();
@@ -323,16 +321,7 @@ t.test(
 );
 
 t.test('a second ClaimMade of a claim (the decider never writes one) is left out everywhere', async (t) => {
-  const dir = t.testdir();
-  const store = new InMemoryEventStore();
-  const readModels = ReadModels.open(`${dir}/read.db`);
-  const { logger, lines } = memoryLogger();
-  const runtime = new ProjectionRuntime({ store, readModels, logger });
-  t.teardown(async () => {
-    await runtime.stop();
-    readModels.close();
-    await store.close();
-  });
+  const { dir, store, runtime, lines } = runtimeOnMemoryStore(t);
   await run(store, make(claimIds.zirconium), '2020-09-10T16:05:00Z');
   let made: RecordedEvent | undefined;
   for await (const event of store.readAll()) made = event;
@@ -526,18 +515,9 @@ t.test('when someone else moves the checkpoint', async (t) => {
   t.test(
     'a reset under a running runtime (a rebuild dropped the tables): it folds again from zero',
     async (t) => {
-      const dir = t.testdir();
+      const { dir, store, readModels, runtime, lines } = runtimeOnMemoryStore(t);
       const path = `${dir}/read.db`;
-      const store = new InMemoryEventStore();
       await september2020(store);
-      const readModels = ReadModels.open(path);
-      const { logger, lines } = memoryLogger();
-      const runtime = new ProjectionRuntime({ store, readModels, logger });
-      t.teardown(async () => {
-        await runtime.stop();
-        readModels.close();
-        await store.close();
-      });
       runtime.start();
       await eventually(() => runtime.position() === 9);
 
