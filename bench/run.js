@@ -9,6 +9,7 @@ import { environmentHeader } from './lib/environment.js';
 const SUITES = {
   store: () => import('./store.bench.js'),
   http: () => import('./http.bench.js'),
+  emmett: () => import('./emmett.bench.js'),
 };
 
 const requested = process.argv.slice(2);
