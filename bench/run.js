@@ -10,6 +10,7 @@ const SUITES = {
   store: () => import('./store.bench.js'),
   http: () => import('./http.bench.js'),
   emmett: () => import('./emmett.bench.js'),
+  rebuild: () => import('./rebuild.bench.js'),
 };
 
 const requested = process.argv.slice(2);
