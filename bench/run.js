@@ -11,6 +11,7 @@ const SUITES = {
   http: () => import('./http.bench.js'),
   emmett: () => import('./emmett.bench.js'),
   rebuild: () => import('./rebuild.bench.js'),
+  queries: () => import('./queries.bench.js'),
 };
 
 const requested = process.argv.slice(2);
