@@ -274,8 +274,8 @@ function report(emmett, results) {
     `- Durability settings as each library opens its file: ours ${settings('ours')}; Emmett ${settings('emmett-store')}.`,
     `- Rates count acknowledged (resolved) appends per second until the last append settled (time spent waiting ` +
       `out hung appends, ${TIMEOUT_MS / 1000} s each, is left out), medians of ${ROUNDS} rounds; latencies of ` +
-      'acknowledged appends pooled over rounds. After each run the process exits and the suite looks up every ' +
-      'acknowledged append (warm-up included) by stream and position in the file. ' +
+      'acknowledged appends pooled over rounds, counts summed over rounds. After each run the process exits ' +
+      'and the suite looks up every acknowledged append (warm-up included) by stream and position in the file. ' +
       'This shows what a clean run left in the file; it does not show whether an append was committed at the ' +
       'moment it resolved.',
   ];
@@ -296,8 +296,9 @@ function report(emmett, results) {
       peer.rate > 0
         ? `${scenario.appenders}: ${formatRatio(cells.ours.rate / peer.rate)}`
         : `${scenario.appenders}: no ratio (Emmett’s store API acknowledged ${formatCount(peer.acknowledged)} of ` +
-            `${formatCount(peer.attempted)} appends, ${formatCount(peer.readBack)} of its acknowledged appends ` +
-            `were in the file afterwards, ${formatCount(peer.hung)} hung)`,
+            `the ${formatCount(peer.attempted)} measured appends; of all ${formatCount(peer.expectedBack)} it ` +
+            `acknowledged, warm-up included, ${formatCount(peer.readBack)} were in the file afterwards; ` +
+            `${formatCount(peer.hung)} hung)`,
     );
   }
   sections.push(

@@ -26,4 +26,5 @@ console.log(environmentHeader(names));
 for (const name of names) {
   const suite = await SUITES[name]();
   await suite.run();
+  console.log(''); // a blank line, so that the next suite's heading starts a Markdown block of its own
 }
