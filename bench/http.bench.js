@@ -6,20 +6,20 @@
  * the lag from a 201 to the event visible in a read (`minPosition`) and over SSE, and the ledger's RSS.
  * The machine is shared and noisy: read the ratios of one run, not the absolute numbers.
  */
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { claimRequestBody, requestActorId } from './lib/claim-events.js';
+import { followKafka, kafkaForBench, stopBrokersSync } from './lib/kafka-broker.js';
+import { freePort, sleep, startLedger, stop } from './lib/ledger-process.js';
 import { formatCount, formatMs, formatRatio, markdownTable } from './lib/markdown.js';
 import { percentile } from './lib/stats.js';
 import { storeAppendRate } from './store.bench.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const LEDGER_MAIN = join(HERE, '..', 'services', 'ledger', 'dist', 'main.js');
 const LOAD = join(HERE, 'lib', 'http-load.js');
 const CEILING = join(HERE, 'lib', 'ceiling-server.js');
 
@@ -37,57 +37,6 @@ const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
 
 function progress(message) {
   process.stderr.write(`  ${message}\n`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves when `child` exits, or kills it harder after 10 s. */
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** The ledger as `npm start` runs it, on `dataDir`; resolves once `/health` answers. */
-async function startLedger(dataDir) {
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir };
-  Object.assign(env, { LEDGER_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: LOG_LEVEL });
-  delete env.KAFKA_BROKERS; // no relay: this suite measures ingest, projection and reads
-  const child = spawn(process.execPath, [LEDGER_MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if (child.exitCode !== null) throw new Error(`the ledger exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  await stop(child);
-  throw new Error(`the ledger did not answer /health within 30 s: ${stderr}`);
 }
 
 /** A ceiling server (`bare` or `naive`) in its own process. */
@@ -263,8 +212,11 @@ async function followSse(url, from) {
   };
 }
 
-/** One probe: POST a claim, then time its 201, its read with `minPosition` and its SSE delivery. */
-async function probe(url, sse, sequence, samples) {
+/**
+ * One probe: POST a claim, then time its 201, its read with `minPosition`, its SSE delivery and, when a
+ * Kafka consumer is given, its record arriving from the relay.
+ */
+async function probe(url, followers, sequence, samples) {
   const sent = performance.now();
   const response = await fetch(`${url}/v1/claims`, {
     method: 'POST',
@@ -274,7 +226,8 @@ async function probe(url, sse, sequence, samples) {
   const { claimId, position } = await response.json();
   const acknowledged = performance.now();
   if (response.status !== 201) throw new Error(`probe POST answered ${response.status}`);
-  const delivered = sse.seen(claimId);
+  const delivered = followers.sse.seen(claimId);
+  const published = followers.kafka?.seen(claimId);
   const read = await fetch(`${url}/v1/claims/${claimId}?minPosition=${position}`, { headers: AUTH });
   await read.arrayBuffer();
   const visible = performance.now();
@@ -282,18 +235,22 @@ async function probe(url, sse, sequence, samples) {
   samples.post.push(acknowledged - sent);
   samples.read.push(visible - acknowledged);
   samples.sse.push((await delivered) - acknowledged);
+  if (published !== undefined) samples.kafka.push((await published) - acknowledged);
 }
 
-async function measureLag(url) {
+/** Lag probes on an idle ledger, then under a background ingest load; `kafka` is an optional consumer. */
+async function measureLag(url, kafka) {
   await caughtUp(url);
   const from = sample(await scrape(url), 'ledger_projector_position');
   const sse = await followSse(url, from);
-  const idle = { post: [], read: [], sse: [] };
-  const loaded = { post: [], read: [], sse: [] };
+  const followers = { sse, kafka };
+  const idle = { post: [], read: [], sse: [], kafka: [] };
+  const loaded = { post: [], read: [], sse: [], kafka: [] };
+  const what = kafka === undefined ? '' : ' (ledger with the Kafka relay)';
   try {
-    progress(`lag: ${IDLE_PROBES} probes on an idle ledger`);
-    for (let index = 0; index < IDLE_PROBES; index += 1) await probe(url, sse, 1_000_000 + index, idle);
-    progress(`lag: probes for ${SECONDS * 2} s under ${LAG_LOAD_CONNECTIONS} connections of ingest`);
+    progress(`lag${what}: ${IDLE_PROBES} probes on an idle ledger`);
+    for (let index = 0; index < IDLE_PROBES; index += 1) await probe(url, followers, 1_000_000 + index, idle);
+    progress(`lag${what}: probes for ${SECONDS * 2} s under ${LAG_LOAD_CONNECTIONS} connections of ingest`);
     const background = load({
       url,
       connections: LAG_LOAD_CONNECTIONS,
@@ -307,11 +264,40 @@ async function measureLag(url) {
       running = false;
     });
     await sleep(500); // let the load reach its plateau
-    for (let index = 0; running; index += 1) await probe(url, sse, 3_000_000 + index, loaded);
+    for (let index = 0; running; index += 1) await probe(url, followers, 3_000_000 + index, loaded);
     const load64 = await background;
     return { idle, loaded, load64 };
   } finally {
     await sse.close();
+  }
+}
+
+/**
+ * The same lag probes on a second, fresh ledger started with `KAFKA_BROKERS` (so its relay publishes every
+ * claim), adding "201 → delivered by Kafka". A fresh data dir, so the relay has no backlog to publish first.
+ * Returns `{ skip }` when no broker can be had.
+ */
+async function measureKafkaLag(dir, children) {
+  const broker = await kafkaForBench(dir, progress);
+  if (broker.skip !== undefined) return { skip: broker.skip };
+  let ledger;
+  let consumer;
+  try {
+    ledger = await startLedger(join(dir, 'ledger-kafka'), {
+      adminKey: ADMIN_KEY,
+      logLevel: LOG_LEVEL,
+      kafkaBrokers: broker.brokers,
+      env: { KAFKA_TOPIC_PREFIX: broker.topicPrefix },
+    });
+    children.push(ledger.child);
+    progress(`kafka: consuming ${broker.topicPrefix}attribution.claims from ${broker.brokers}`);
+    consumer = await followKafka(broker);
+    const lag = await measureLag(ledger.url, consumer);
+    return { ...lag, broker };
+  } finally {
+    await consumer?.close();
+    if (ledger !== undefined) await stop(ledger.child);
+    await broker.stop();
   }
 }
 
@@ -372,8 +358,8 @@ function readTable({ results }, bareAt16) {
   );
 }
 
-function lagTable({ idle, loaded, load64 }) {
-  const line = (label, samples) => [
+function lagTable({ idle, loaded, load64 }, kafka) {
+  const line = (label, samples, withKafka) => [
     label,
     String(samples.post.length),
     formatMs(percentile(samples.post, 0.5)),
@@ -382,7 +368,20 @@ function lagTable({ idle, loaded, load64 }) {
     formatMs(percentile(samples.read, 0.99)),
     formatMs(percentile(samples.sse, 0.5)),
     formatMs(percentile(samples.sse, 0.99)),
+    withKafka ? formatMs(percentile(samples.kafka, 0.5)) : '—',
+    withKafka ? formatMs(percentile(samples.kafka, 0.99)) : '—',
   ];
+  const loadedLabel = `under ${LAG_LOAD_CONNECTIONS} connections of ingest`;
+  const rows = [line('idle, no Kafka', idle, false), line(`${loadedLabel}, no Kafka`, loaded, false)];
+  if (kafka.skip === undefined) {
+    rows.push(
+      line('idle, with the Kafka relay', kafka.idle, true),
+      line(`${loadedLabel}, with the Kafka relay`, kafka.loaded, true),
+    );
+  }
+  const background = (result, what) =>
+    `The background load ${what} ingested ${formatCount(result.rate)} claims/s (p99 ${formatMs(result.p99)} ms` +
+    `${describeFailures(result) ? `; ${describeFailures(result)}` : ''}).`;
   return [
     markdownTable(
       [
@@ -394,13 +393,17 @@ function lagTable({ idle, loaded, load64 }) {
         '201 → read p99',
         '201 → SSE p50',
         '201 → SSE p99',
+        '201 → Kafka p50',
+        '201 → Kafka p99',
       ],
-      [line('idle', idle), line(`under ${LAG_LOAD_CONNECTIONS} connections of ingest`, loaded)],
-      [1, 2, 3, 4, 5, 6, 7],
+      rows,
+      [1, 2, 3, 4, 5, 6, 7, 8, 9],
     ),
     '',
-    `The background load meanwhile ingested ${formatCount(load64.rate)} claims/s (p99 ${formatMs(load64.p99)} ms` +
-      `${describeFailures(load64) ? `; ${describeFailures(load64)}` : ''}).`,
+    background(load64, 'without Kafka'),
+    kafka.skip === undefined
+      ? `${background(kafka.load64, 'with the Kafka relay')} Kafka: ${kafka.broker.origin} (\`${kafka.broker.brokers}\`).`
+      : `201 → delivered by Kafka: skipped: no broker (${kafka.skip}).`,
   ].join('\n');
 }
 
@@ -414,6 +417,7 @@ export async function run() {
   };
   const onInterrupt = () => {
     for (const child of children) child.kill('SIGKILL');
+    stopBrokersSync();
     rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   };
@@ -421,7 +425,8 @@ export async function run() {
   try {
     const started = performance.now();
     const servers = {};
-    servers.ledger = await startLedger(join(dir, 'ledger'));
+    // No Kafka here: this part measures ingest, projection and reads.
+    servers.ledger = await startLedger(join(dir, 'ledger'), { adminKey: ADMIN_KEY, logLevel: LOG_LEVEL });
     children.push(servers.ledger.child);
     for (const mode of ['bare', 'naive']) {
       servers[mode] = await startCeiling(mode, dir);
@@ -439,6 +444,8 @@ export async function run() {
     const metrics = await scrape(servers.ledger.url);
     const rss = sample(metrics, 'ledger_process_resident_memory_bytes');
     const events = sample(metrics, 'ledger_projector_position');
+    await stop(servers.ledger.child);
+    const kafkaLag = await measureKafkaLag(dir, children);
     const minutes = (performance.now() - started) / 60_000;
     const bareAt16 = ingest.rows.find((row) => row.connections === READ_CONNECTIONS)?.bare.rate;
     console.log(
@@ -465,12 +472,14 @@ export async function run() {
         '',
         readTable(reads, bareAt16),
         '',
-        '### Lag: from the 201 to the event visible in a read (`minPosition`) and delivered over SSE',
+        '### Lag: from the 201 to the event visible in a read (`minPosition`), delivered over SSE and by Kafka',
         '',
         'Probes run one at a time from the suite’s process: POST a claim, then `GET /v1/claims/:id?minPosition=` ' +
-          'and wait for it on `GET /v1/subscriptions/claims`. "201 → read" includes that read’s own round trip.',
+          'and wait for it on `GET /v1/subscriptions/claims` and, on a second fresh ledger started with ' +
+          '`KAFKA_BROKERS` (its relay on), for its record on the `attribution.claims` topic (a kafkajs consumer ' +
+          'in this process). "201 → read" includes that read’s own round trip.',
         '',
-        lagTable(lag),
+        lagTable(lag, kafkaLag),
         '',
         `### Memory: the ledger’s RSS after the run: ${formatCount(rss / 1_048_576)} MiB ` +
           `(${formatCount(events)} events in the store and the read models; the suite took ${minutes.toFixed(1)} min)`,

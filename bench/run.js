@@ -9,6 +9,9 @@ import { environmentHeader } from './lib/environment.js';
 const SUITES = {
   store: () => import('./store.bench.js'),
   http: () => import('./http.bench.js'),
+  emmett: () => import('./emmett.bench.js'),
+  rebuild: () => import('./rebuild.bench.js'),
+  queries: () => import('./queries.bench.js'),
 };
 
 const requested = process.argv.slice(2);
@@ -23,4 +26,5 @@ console.log(environmentHeader(names));
 for (const name of names) {
   const suite = await SUITES[name]();
   await suite.run();
+  console.log(''); // a blank line, so that the next suite's heading starts a Markdown block of its own
 }

@@ -3,15 +3,13 @@
  * each beside ceilings measured with raw better-sqlite3 in the same run. The machine is noisy, so it reports
  * ratios between figures of one run rather than judging absolute numbers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import Database from 'better-sqlite3';
 import { claimMadeEvent, claimStreams, uuidv7Like } from './lib/claim-events.js';
 import { formatCount, formatMs, formatRatio, markdownTable } from './lib/markdown.js';
 import { median, percentile, pooled } from './lib/stats.js';
+import { TempFiles } from './lib/temp-files.js';
 
 const ROUNDS = 5;
 const STREAMS = 10_000;
@@ -75,25 +73,6 @@ class RoundRobin {
     const sequence = this.#next;
     this.#next += 1;
     return { stream: this.#streams[sequence % this.#streams.length], sequence };
-  }
-}
-
-/** Fresh database paths in one temporary directory, removed file by file and as a whole at the end. */
-class TempFiles {
-  #dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
-  #count = 0;
-
-  path(label) {
-    this.#count += 1;
-    return join(this.#dir, `${label}-${this.#count}.db`);
-  }
-
-  remove(path) {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-  }
-
-  removeAll() {
-    rmSync(this.#dir, { recursive: true, force: true });
   }
 }
 

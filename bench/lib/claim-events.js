@@ -57,7 +57,7 @@ export function claimStreams(count) {
 }
 
 /** The fields of a claim that vary with `sequence`, around the given actor, in the order ClaimMade has them. */
-function claimFields(sequence, actor) {
+export function claimFields(sequence, actor) {
   return {
     claimant: CLAIMANTS[sequence % CLAIMANTS.length],
     actor,
