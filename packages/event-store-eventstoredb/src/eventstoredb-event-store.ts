@@ -12,6 +12,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  StreamQueue,
   type SubscribeToAllOptions,
   type Subscription,
   toJson,
@@ -106,6 +107,7 @@ export class EventStoreDbEventStore implements EventStore {
   readonly #resubscribe: Required<ResubscribeOptions>;
   readonly #subscriptions = new Set<Subscription>();
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #relaxed = new StreamQueue();
   #closed = false;
 
   constructor(options: EventStoreDbEventStoreOptions) {
@@ -149,7 +151,13 @@ export class EventStoreDbEventStore implements EventStore {
         metadata: event.metadata === undefined ? undefined : JSON.parse(toJson(event.metadata, 'metadata')),
       }),
     );
-    const work = this.#append(streamName, proposed, expected, events[0]?.id !== undefined);
+    const chosen = events.findIndex((event) => event.id !== undefined);
+    const work =
+      expected === 'any' || expected === 'stream_exists'
+        ? // One resolved append per stream at a time from this handle: concurrent ones would all resolve the
+          // same revision and all but one conflict.
+          this.#relaxed.run(streamName, () => this.#appendResolved(streamName, proposed, expected, chosen))
+        : this.#appendExactly(streamName, proposed, expected, expected);
     this.#pending.add(work);
     try {
       return await work;
@@ -166,17 +174,14 @@ export class EventStoreDbEventStore implements EventStore {
    * resolved here first (`#resolve`), and a conflict with the resolved revision is retried, because the caller
    * asked for no particular revision and a concurrent writer is no reason to fail its append.
    */
-  async #append(
+  async #appendResolved(
     streamName: string,
     proposed: ReturnType<typeof jsonEvent>[],
-    expected: NonNullable<AppendOptions['expectedRevision']>,
-    callerChoseIds: boolean,
+    expected: 'any' | 'stream_exists',
+    chosen: number,
   ): Promise<AppendResult> {
-    if (expected !== 'any' && expected !== 'stream_exists') {
-      return this.#appendExactly(streamName, proposed, expected, expected);
-    }
     for (let attempt = 1; ; attempt += 1) {
-      const resolved = await this.#resolve(streamName, proposed[0]!.id, callerChoseIds, expected);
+      const resolved = await this.#resolve(streamName, proposed, chosen, expected);
       try {
         return await this.#appendExactly(streamName, proposed, resolved.expected, expected);
       } catch (error) {
@@ -191,6 +196,8 @@ export class EventStoreDbEventStore implements EventStore {
         }
         // Bounded: writers that keep winning the race for minutes mean something else is wrong.
         if (attempt >= RESOLVED_APPEND_ATTEMPTS) throw error;
+        // Writers in other processes: back off with jitter so that two of them do not keep colliding.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
       }
     }
   }
@@ -204,10 +211,13 @@ export class EventStoreDbEventStore implements EventStore {
    */
   async #resolve(
     streamName: string,
-    firstId: string,
-    callerChoseIds: boolean,
+    proposed: ReturnType<typeof jsonEvent>[],
+    chosen: number,
     expected: 'any' | 'stream_exists',
   ): Promise<{ expected: 'no_stream' | bigint; replayOf?: string }> {
+    // The first id the caller chose (generated ones cannot be stored yet), and where it sits in the append.
+    const callerChoseIds = chosen >= 0;
+    const firstId = callerChoseIds ? proposed[chosen]!.id : '';
     const wanted = firstId.toLowerCase();
     let last: bigint | undefined;
     try {
@@ -217,10 +227,8 @@ export class EventStoreDbEventStore implements EventStore {
       })) {
         last ??= event.revision;
         if (callerChoseIds && event.id.toLowerCase() === wanted) {
-          return {
-            expected: event.revision === 0n ? 'no_stream' : event.revision - 1n,
-            replayOf: firstId,
-          };
+          const before = event.revision - BigInt(chosen) - 1n;
+          return { expected: before < 0n ? 'no_stream' : before, replayOf: firstId };
         }
       }
     } catch (error) {

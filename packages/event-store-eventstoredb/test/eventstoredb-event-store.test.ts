@@ -187,6 +187,29 @@ t.test('every append reaches the server with an explicit expected revision', asy
     t.equal(server.appends.length, 10);
   });
 
+  t.test('concurrent any appends to one stream through one handle all succeed, in turn', async (t) => {
+    const { server, store } = open();
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => store.appendToStream('s', [event()], { expectedRevision: 'any' })),
+    );
+    t.equal(results.filter((r) => r.status === 'rejected').length, 0, 'no conflict among them');
+    t.equal(server.streams.get('ns-s')?.length, 40);
+    t.same(sent(server), ['no_stream', ...Array.from({ length: 39 }, (_, i) => BigInt(i))]);
+  });
+
+  t.test('a retry whose first event has no id is a duplicate, never a second copy of the rest', async (t) => {
+    const { server, store } = open();
+    const chosen = event('B');
+    await store.appendToStream('s', [event('X')]);
+    await store.appendToStream('s', [{ type: 'A', data: {} }, chosen]);
+    // The same append again: its first event gets a fresh id, its second is already stored.
+    await t.rejects(store.appendToStream('s', [{ type: 'A', data: {} }, chosen]), {
+      code: 'duplicate-event-id',
+      eventId: chosen.id,
+    });
+    t.equal(server.streams.get('ns-s')?.length, 3, 'nothing stored twice');
+  });
+
   t.test('an explicit revision that does not hold is not retried', async (t) => {
     const { server, store } = open();
     await store.appendToStream('s', [event(), event()], { expectedRevision: 'no_stream' });

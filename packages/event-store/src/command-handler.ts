@@ -6,6 +6,7 @@ import type {
   RecordedEvent,
   StreamRevision,
 } from './event-store.port.js';
+import { StreamQueue } from './stream-queue.js';
 
 /** A decider (after Jérémie Chassaing): pure decisions over a state folded from past events. */
 export interface Decider<Command, Event, State> {
@@ -38,25 +39,15 @@ export interface HandleCommandResult<Event, State> {
  * puts them in the same batch), turning valid requests into conflicts. Only writers in other processes still
  * race, and those are retried below.
  */
-const streamQueues = new WeakMap<EventStore, Map<string, Promise<void>>>();
+const streamQueues = new WeakMap<EventStore, StreamQueue>();
 
 function inStreamOrder<T>(store: EventStore, streamName: string, work: () => Promise<T>): Promise<T> {
-  let queues = streamQueues.get(store);
-  if (queues === undefined) {
-    queues = new Map();
-    streamQueues.set(store, queues);
+  let queue = streamQueues.get(store);
+  if (queue === undefined) {
+    queue = new StreamQueue();
+    streamQueues.set(store, queue);
   }
-  const previous = queues.get(streamName) ?? Promise.resolve();
-  const run = previous.then(work);
-  const tail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(streamName, tail);
-  void tail.then(() => {
-    if (queues.get(streamName) === tail) queues.delete(streamName);
-  });
-  return run;
+  return queue.run(streamName, work);
 }
 
 /** A short random pause before a retry, so writers in other processes stop colliding in lockstep. */

@@ -35,3 +35,4 @@ export type {
 } from './event-store.port.js';
 export { InMemoryEventStore } from './in-memory-event-store.js';
 export { readyBatches } from './ready-batches.js';
+export { StreamQueue } from './stream-queue.js';

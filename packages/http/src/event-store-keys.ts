@@ -74,10 +74,26 @@ export function evolveApiKey(
   }
 }
 
+/** How long a failed token is refused without reading the store again (as `KeyStore` does: 1 min). */
+const FAILURE_MEMORY_MS = 60_000;
+
+/** Sets `key` in a map bounded to `limit` entries, dropping the oldest first. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key);
+  if (map.size >= limit) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
 export interface EventStoreKeysOptions {
   /** The node's own `state.db` keys: the bootstrap admin stays there (see the class comment). */
   readonly local: KeyStore;
+  /** Wall clock for `createdAt`/`revokedAt` (default `Date.now`). */
   readonly clock?: () => number;
+  /**
+   * A clock that never steps back, for how long a result is trusted (default `performance.now`): a wall clock
+   * stepped back (NTP, a restored VM) would otherwise keep a cached key valid until it caught up.
+   */
+  readonly monotonic?: () => number;
   /** scrypt cost of new keys (default 16384, as `KeyStore`). */
   readonly scryptCost?: number;
   /**
@@ -96,7 +112,9 @@ export interface EventStoreKeysOptions {
  *
  * - Verifying reads the key's stream once and caches the result by SHA-256 of the token for `recheckMs`
  *   (1 s): a revocation made through another node takes effect there within that bound; through this node,
- *   at once. A token whose key id has no stream is refused without scrypt.
+ *   at once, also for a check in flight when it was revoked. A token whose key id has no stream is refused
+ *   without scrypt; a token that failed is refused for a minute without reading the store again. The trust
+ *   window runs on a monotonic clock, so a wall clock stepped back does not extend it.
  * - The bootstrap admin key stays in the node's `state.db` (`local`), reinstated at every start from
  *   `LEDGER_ADMIN_KEY` as before: nodes given different admin keys would otherwise overwrite each other's.
  * - `lastUsedAt` is not tracked for these keys: it would be an append per key and minute on every node.
@@ -112,7 +130,12 @@ export class EventStoreKeys implements ApiKeys {
   readonly #cost: number;
   readonly #recheckMs: number;
   readonly #cacheLimit: number;
+  readonly #monotonic: () => number;
   readonly #verified = new Map<string, { readonly principal: Principal; readonly checkedAt: number }>();
+  /** Tokens that failed, by SHA-256, until when (monotonic): a client retrying a bad key costs no read, no scrypt. */
+  readonly #failed = new Map<string, number>();
+  /** When this node last revoked each key (monotonic): a check that started before must not cache its result. */
+  readonly #revokedHere = new Map<string, number>();
 
   constructor(store: EventStore, options: EventStoreKeysOptions) {
     this.#store = store;
@@ -121,6 +144,7 @@ export class EventStoreKeys implements ApiKeys {
     this.#cost = options.scryptCost ?? 16_384;
     this.#recheckMs = options.recheckMs ?? 1000;
     this.#cacheLimit = options.cacheLimit ?? 10_000;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
   async #read(keyId: string): Promise<{ record: ApiKeyRecord | undefined; revision: ExpectedRevision }> {
@@ -171,16 +195,27 @@ export class EventStoreKeys implements ApiKeys {
     // The bootstrap admin (and any free-form LEDGER_ADMIN_KEY) lives in the node's own state.db.
     if (keyId === undefined || keyId === ADMIN_KEY_ID) return this.#local.verify(token);
     const digest = sha256(token);
-    const now = this.#clock();
+    const started = this.#monotonic();
     const cached = this.#verified.get(digest);
-    if (cached !== undefined && now - cached.checkedAt < this.#recheckMs) return cached.principal;
+    if (cached !== undefined && started - cached.checkedAt < this.#recheckMs) return cached.principal;
     this.#verified.delete(digest);
+    const failedUntil = this.#failed.get(digest);
+    if (failedUntil !== undefined && started < failedUntil) return undefined;
+    this.#failed.delete(digest);
     const { record } = await this.#read(keyId);
-    if (record === undefined || record.revoked) return undefined;
-    const hash = await hashToken(token, record.salt, record.kdf);
-    if (!timingSafeEqual(hash, record.hash)) return undefined;
-    if (this.#verified.size >= this.#cacheLimit) this.#verified.delete(this.#verified.keys().next().value!);
-    this.#verified.set(digest, { principal: record.principal, checkedAt: now });
+    const valid =
+      record !== undefined &&
+      !record.revoked &&
+      timingSafeEqual(await hashToken(token, record.salt, record.kdf), record.hash);
+    // A revocation through this node while the check ran: its result is stale.
+    if (!valid || (this.#revokedHere.get(keyId) ?? Number.NEGATIVE_INFINITY) >= started) {
+      // A revoked key or a wrong secret stays so. An unknown id is refused again for `recheckMs` only: a key
+      // just created through another node may not be readable here yet (a lagging follower).
+      const memory = record === undefined ? this.#recheckMs : FAILURE_MEMORY_MS;
+      remember(this.#failed, digest, started + memory, this.#cacheLimit);
+      return undefined;
+    }
+    remember(this.#verified, digest, { principal: record.principal, checkedAt: started }, this.#cacheLimit);
     return record.principal;
   }
 
@@ -217,6 +252,7 @@ export class EventStoreKeys implements ApiKeys {
         if (isWrongExpectedVersionError(error)) continue;
         throw error;
       }
+      remember(this.#revokedHere, keyId, this.#monotonic(), this.#cacheLimit);
       for (const [digest, entry] of this.#verified)
         if (entry.principal.keyId === keyId) this.#verified.delete(digest);
       return true;

@@ -17,10 +17,78 @@ async function node(t: Test, store: EventStore, clock = manualClock()) {
   const keys = new EventStoreKeys(store, {
     local: state.keys,
     clock: clock.now,
+    monotonic: clock.now,
     scryptCost: TEST_SCRYPT_COST,
   });
   return { keys, clock, state };
 }
+
+/** The store, counting the key-stream reads that go through it. */
+function countingReads(store: EventStore): { store: EventStore; reads: () => number } {
+  let reads = 0;
+  const counting = Object.create(store) as EventStore;
+  counting.readStream = (...args) => {
+    reads += 1;
+    return store.readStream(...args);
+  };
+  return { store: counting, reads: () => reads };
+}
+
+t.test('a failed token is refused again without reading the store or running scrypt', async (t) => {
+  const shared = new InMemoryEventStore();
+  const a = await node(t, shared);
+  const { store, reads } = countingReads(shared);
+  const b = await node(t, store);
+  const { keyId, key } = await a.keys.create({ name: 'reader', scopes: ['read'] });
+  const wrong = `ldg_${keyId}_${'x'.repeat(43)}`;
+  t.equal(await b.keys.verify(wrong), undefined);
+  t.equal(reads(), 1);
+  for (let i = 0; i < 5; i += 1) t.equal(await b.keys.verify(wrong), undefined);
+  t.equal(reads(), 1, 'five retries of a wrong secret: no read');
+  b.clock.advance(60_000);
+  t.equal(await b.keys.verify(wrong), undefined);
+  t.equal(reads(), 2, 'remembered for a minute');
+  t.ok(await b.keys.verify(key), 'the right secret of the same key still works');
+
+  const unknown = `ldg_0123456789abcdef_${'y'.repeat(43)}`;
+  t.equal(await b.keys.verify(unknown), undefined);
+  t.equal(await b.keys.verify(unknown), undefined);
+  const afterUnknown = reads();
+  b.clock.advance(1000);
+  t.equal(await b.keys.verify(unknown), undefined);
+  t.equal(reads(), afterUnknown + 1, 'an unknown key id is read again after recheckMs only');
+});
+
+t.test('a check in flight when this node revokes the key does not cache the key', async (t) => {
+  const store = new InMemoryEventStore();
+  const a = await node(t, store);
+  const { keyId, key } = await a.keys.create({ name: 'reader', scopes: ['read'] });
+  const inFlight = a.keys.verify(key);
+  t.equal(await a.keys.revoke(keyId), true);
+  await inFlight;
+  t.equal(await a.keys.verify(key), undefined, 'refused right after the revocation');
+});
+
+t.test('the trust window follows the monotonic clock, not the wall clock', async (t) => {
+  const store = new InMemoryEventStore();
+  const a = await node(t, store);
+  const wall = manualClock();
+  const state = StateStore.open(join(t.testdir(), 'state.db'), { scryptCost: TEST_SCRYPT_COST });
+  t.teardown(() => state.close());
+  const elapsed = manualClock();
+  const b = new EventStoreKeys(store, {
+    local: state.keys,
+    clock: wall.now,
+    monotonic: elapsed.now,
+    scryptCost: TEST_SCRYPT_COST,
+  });
+  const { keyId, key } = await a.keys.create({ name: 'reader', scopes: ['read'] });
+  t.ok(await b.verify(key));
+  wall.advance(-3_600_000);
+  t.equal(await a.keys.revoke(keyId), true);
+  elapsed.advance(1000);
+  t.equal(await b.verify(key), undefined, 'a wall clock stepped back an hour does not extend the trust');
+});
 
 t.test('a key created through one node authenticates on another that shares only the store', async (t) => {
   const store = new InMemoryEventStore();
