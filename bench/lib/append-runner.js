@@ -67,7 +67,7 @@ async function openPath(job) {
       const synchronous = await connection.querySingle('PRAGMA synchronous');
       return {
         journal: journal.journal_mode,
-        synchronous: `${['OFF', 'NORMAL', 'FULL', 'EXTRA'][synchronous.synchronous]} (${synchronous.synchronous}), sqlite3's default: Emmett sets none`,
+        synchronous: `${['OFF', 'NORMAL', 'FULL', 'EXTRA'][synchronous.synchronous]} (${synchronous.synchronous}), sqlite3's default: Emmett does not set it`,
       };
     } finally {
       connection.close();
@@ -149,7 +149,8 @@ async function measure(job) {
   const settings = await path.settings();
   const warm = { acknowledged: [], failures: {}, hung: 0 };
   await appendConcurrently(path, { ...job, appenders: job.appenders }, streams, revisions, job.warmUp, warm);
-  // The measured appends continue round-robin after the warm-up's, so streams already have events.
+  // The measured appends continue round-robin after the warm-up's: the streams the warm-up touched get their
+  // second event, the others (most of them when there are more streams than warm-up appends) their first.
   const offset = streams.splice(0, job.warmUp % streams.length);
   streams.push(...offset);
   const measured = { acknowledged: [], failures: {}, hung: 0, latencies: [] };

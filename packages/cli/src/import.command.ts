@@ -49,7 +49,23 @@ function linesOf(input: () => Readable): AsyncIterable<string> {
   };
 }
 
-const IMPORT_CODES = new Set(['bad-line', 'target-not-empty', 'append-refused', 'interrupted']);
+const IMPORT_CODES = new Set([
+  'bad-line',
+  'target-not-empty',
+  'append-refused',
+  'interrupted',
+  // The store could not be reached before anything was appended (a failure after the first append is
+  // 'interrupted').
+  'event-store-unavailable',
+  'store-unavailable',
+]);
+
+function exitCodeOf(code: string): number {
+  if (code === 'target-not-empty') return 3;
+  if (code === 'interrupted') return 4;
+  if (code === 'event-store-unavailable' || code === 'store-unavailable') return 5;
+  return 1;
+}
 
 /**
  * `ledger import [--data-dir DIR] [--in FILE|-]`: loads an export into the store `LEDGER_STORE` names, the
@@ -132,7 +148,7 @@ export async function runImport(args: readonly string[], io: ImportIo): Promise<
         ? `ledger import: ${(error as Error).message}`
         : `ledger import: ${(error as Error).message}; nothing was imported`,
     );
-    return code === 'target-not-empty' ? 3 : code === 'interrupted' ? 4 : 1;
+    return exitCodeOf(code);
   } finally {
     progress?.stop();
   }

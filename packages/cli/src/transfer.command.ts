@@ -465,7 +465,6 @@ export async function importIntoStore(
     for await (const checked of checkedEvents(source(), (linesRead) =>
       onProgress?.({ pass: 'append', linesRead }),
     )) {
-      if (checked.revision === 0n) streams += 1;
       if (inPrefix) {
         // Read to the target's end before the first append, so the comparison never meets this run's events.
         const next = await stored.next();
@@ -482,6 +481,8 @@ export async function importIntoStore(
         }
         inPrefix = false;
       }
+      // Streams this run starts: a re-run does not count those an earlier run stored.
+      if (checked.revision === 0n) streams += 1;
       yield checked;
     }
     if (inPrefix && !(await stored.next()).done) {
