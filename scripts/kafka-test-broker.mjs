@@ -10,9 +10,10 @@
  * - LEDGER_TEST_KAFKA_BROKERS=host:port[,…] uses a broker you run yourself instead (nothing is started or stopped).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kafkaBrokerMissing } from '../infra/kafka/requirements.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const script = join(root, 'infra/kafka/kafka.sh');
@@ -33,21 +34,6 @@ function write(status) {
   writeFileSync(statusFile, `${JSON.stringify(status)}\n`);
 }
 
-function missing() {
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (java.error !== undefined || java.status !== 0)
-    return 'java was not found (the Kafka 4 broker needs Java 17+)';
-  const version = /version "(\d+)/.exec(java.stderr ?? '')?.[1];
-  if (version !== undefined && Number(version) < 17)
-    return `Java ${version} found; the Kafka 4 broker needs 17+`;
-  const cached = existsSync(join(root, 'infra/kafka/lib/.pom.sha256'));
-  const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
-  if (!cached && (mvn.error !== undefined || mvn.status !== 0)) {
-    return 'mvn was not found and the Kafka jars are not cached in infra/kafka/lib (run `npm run kafka:start` once)';
-  }
-  return undefined;
-}
-
 function skip(reason) {
   write({ skip: reason });
   if (required) {
@@ -62,7 +48,7 @@ export function start() {
     write({ brokers: process.env.LEDGER_TEST_KAFKA_BROKERS.split(',').map((b) => b.trim()), external: true });
     return;
   }
-  const reason = missing();
+  const reason = kafkaBrokerMissing();
   if (reason !== undefined) return skip(reason);
   // A broker left by an interrupted run: stop it; every run starts from empty topics.
   spawnSync('bash', [script, 'stop'], { env: brokerEnv(), stdio: 'ignore' });

@@ -10,10 +10,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
+import { kafkaBrokerMissing } from '../../infra/kafka/requirements.mjs';
 import { freePort, sleep } from './ledger-process.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,20 +26,6 @@ const running = new Set();
 export function stopBrokersSync() {
   for (const env of running) spawnSync('bash', [SCRIPT, 'stop'], { env, stdio: 'ignore' });
   running.clear();
-}
-
-function missing() {
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (java.error !== undefined || java.status !== 0)
-    return 'java was not found (the Kafka 4 broker needs Java 17+)';
-  const version = /version "(\d+)/.exec(java.stderr ?? '')?.[1];
-  if (version !== undefined && Number(version) < 17)
-    return `Java ${version} found; the Kafka 4 broker needs 17+`;
-  const cached = existsSync(join(ROOT, 'infra', 'kafka', 'lib', '.pom.sha256'));
-  const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
-  if (!cached && (mvn.error !== undefined || mvn.status !== 0))
-    return 'mvn was not found and the Kafka jars are not cached in infra/kafka/lib';
-  return undefined;
 }
 
 function script(command, env) {
@@ -70,7 +56,7 @@ export async function kafkaForBench(dataDir, progress) {
       stop: async () => {},
     };
   }
-  const reason = missing();
+  const reason = kafkaBrokerMissing();
   if (reason !== undefined) return { skip: reason };
   const port = await freePort();
   const env = {
