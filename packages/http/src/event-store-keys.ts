@@ -23,6 +23,14 @@ import type { Principal, Scope } from './scopes.js';
 /** The stream of one API key: `apikey-<keyId>` (key ids are 16 hex digits, never a secret). */
 export const API_KEY_STREAM_PREFIX = 'apikey-';
 
+/**
+ * One `ApiKeyIndexed { keyId }` per key, appended before the key's own stream, so that listing the keys reads
+ * this stream and the keys' streams rather than all of `$all` (`@eventstore/db-client` 6.2 filters reads of
+ * `$all` on the client side). An entry whose key stream was never written (a create that failed halfway) is
+ * left out of the list.
+ */
+export const API_KEY_INDEX_STREAM = 'apikeys';
+
 type KeyEvent =
   | {
       type: 'ApiKeyCreated';
@@ -167,6 +175,7 @@ export class EventStoreKeys implements ApiKeys {
     const { kdf, salt, hash } = await newTokenHash(key, this.#cost);
     const createdAt = new Date(this.#clock()).toISOString();
     const unique = [...new Set(scopes)];
+    await this.#store.appendToStream(API_KEY_INDEX_STREAM, [{ type: 'ApiKeyIndexed', data: { keyId } }]);
     await this.#store.appendToStream(
       `${API_KEY_STREAM_PREFIX}${keyId}`,
       [
@@ -221,13 +230,16 @@ export class EventStoreKeys implements ApiKeys {
 
   /** The bootstrap admin and every active key of the event store, oldest first; never a secret. */
   async list(): Promise<KeyInfo[]> {
-    const records = new Map<string, ApiKeyRecord | undefined>();
-    for await (const event of this.#store.readAll({
-      filter: { streamNamePrefixes: [API_KEY_STREAM_PREFIX] },
-    })) {
-      records.set(event.streamId, evolveApiKey(records.get(event.streamId), event));
+    const keyIds = new Set<string>();
+    try {
+      for await (const event of this.#store.readStream(API_KEY_INDEX_STREAM)) {
+        keyIds.add((event.data as { keyId: string }).keyId);
+      }
+    } catch (error) {
+      if (!isStreamNotFoundError(error)) throw error;
     }
-    const shared = [...records.values()]
+    const records = await Promise.all([...keyIds].map(async (keyId) => (await this.#read(keyId)).record));
+    const shared = records
       .filter((record): record is ApiKeyRecord => record !== undefined && !record.revoked)
       .map((record) => ({ ...record.principal, createdAt: record.createdAt }));
     const admin = this.#local.list().filter((key) => key.keyId === ADMIN_KEY_ID);

@@ -25,6 +25,7 @@ export {
   idempotencyStream,
 } from './event-store-idempotency.js';
 export {
+  API_KEY_INDEX_STREAM,
   API_KEY_STREAM_PREFIX,
   type ApiKeyRecord,
   EventStoreKeys,
