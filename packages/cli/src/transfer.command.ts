@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { EventData, EventStore, ExpectedRevision, RecordedEvent } from '@ledger/event-store';
+import {
+  type EventData,
+  type EventStore,
+  type ExpectedRevision,
+  lastPosition,
+  type RecordedEvent,
+} from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 
 /**
@@ -157,9 +163,7 @@ export async function exportEvents(
 
 /** The commit position of the store's last event (0n when it has none): the total of an export's progress. */
 export async function lastPositionOf(store: EventStore): Promise<bigint> {
-  for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 }))
-    return event.position.commit;
-  return 0n;
+  return (await lastPosition(store))?.commit ?? 0n;
 }
 
 export interface ImportResult {

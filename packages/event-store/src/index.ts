@@ -34,5 +34,6 @@ export type {
   Subscription,
 } from './event-store.port.js';
 export { InMemoryEventStore } from './in-memory-event-store.js';
+export { lastPosition } from './last-position.js';
 export { readyBatches } from './ready-batches.js';
 export { StreamQueue } from './stream-queue.js';

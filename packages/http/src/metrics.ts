@@ -9,6 +9,7 @@ import type {
   SubscribeToAllOptions,
   Subscription,
 } from '@ledger/event-store';
+import { lastPosition } from '@ledger/event-store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric name starts with it, the per-process default metrics included. */
@@ -290,10 +291,7 @@ export class LedgerMetrics {
 
 /** The store's last position (0 when empty): one indexed row. */
 async function headPosition(store: EventStore): Promise<number> {
-  for await (const event of store.readAll({ direction: 'backwards', maxCount: 1 })) {
-    return Number(event.position.commit);
-  }
-  return 0;
+  return Number((await lastPosition(store))?.commit ?? 0n);
 }
 
 /** Seconds since the first event after `position` was recorded, 0 when there is none. */

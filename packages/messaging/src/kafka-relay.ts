@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EventStore, Position, RecordedEvent, Subscription } from '@ledger/event-store';
-import { readyBatches } from '@ledger/event-store';
+import { lastPosition, readyBatches } from '@ledger/event-store';
 import {
   type Admin,
   type ConfigResourceTypes,
@@ -341,9 +341,7 @@ export class KafkaRelay {
   async #assertCheckpointInStore(): Promise<void> {
     const checkpoint = this.#checkpoints.read(this.#name)?.position;
     if (checkpoint === undefined) return;
-    let head: Position | undefined;
-    for await (const last of this.#store.readAll({ direction: 'backwards', maxCount: 1 }))
-      head = last.position;
+    const head = await lastPosition(this.#store);
     if (head === undefined || checkpoint.commit > head.commit) {
       throw new Error(
         `relay checkpoint ${checkpoint.commit} is beyond the store's last position ${head?.commit ?? 0n}: ` +

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type EventStore,
+  lastPosition,
   type Position,
   type RecordedEvent,
   readyBatches,
@@ -217,10 +218,7 @@ export class ProjectionRuntime {
     }
     internals.owner = this;
     try {
-      let total = 0;
-      for await (const last of this.#store.readAll({ direction: 'backwards', maxCount: 1 })) {
-        total = Number(last.position.commit);
-      }
+      const total = Number((await lastPosition(this.#store))?.commit ?? 0n);
       const started = performance.now();
       internals.db
         .transaction(() => {

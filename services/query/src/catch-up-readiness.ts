@@ -1,4 +1,4 @@
-import type { EventStore } from '@ledger/event-store';
+import { type EventStore, lastPosition } from '@ledger/event-store';
 import type { LedgerQueries } from '@ledger/projections';
 
 /**
@@ -17,10 +17,7 @@ export async function readyOnceCaughtUp(
   store: Pick<EventStore, 'readAll'>,
   queries: Pick<LedgerQueries, 'checkpoint'>,
 ): Promise<() => boolean> {
-  let head = 0;
-  for await (const last of store.readAll({ direction: 'backwards', maxCount: 1 })) {
-    head = Number(last.position.commit);
-  }
+  const head = Number((await lastPosition(store))?.commit ?? 0n);
   let caughtUp = false;
   return () => {
     caughtUp ||= queries.checkpoint() >= head;
