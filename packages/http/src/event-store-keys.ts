@@ -10,11 +10,13 @@ import {
   type ApiKeys,
   type CreatedKey,
   CreateKeyInput,
+  FAILED_TTL_MS,
   hashToken,
   type KeyInfo,
   type KeyStore,
   newKeyToken,
   newTokenHash,
+  remember,
   sha256,
   TOKEN,
 } from './key-store.js';
@@ -80,16 +82,6 @@ export function evolveApiKey(
     default:
       return record;
   }
-}
-
-/** How long a failed token is refused without reading the store again (as `KeyStore` does: 1 min). */
-const FAILURE_MEMORY_MS = 60_000;
-
-/** Sets `key` in a map bounded to `limit` entries, dropping the oldest first. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
-  map.delete(key);
-  if (map.size >= limit) map.delete(map.keys().next().value!);
-  map.set(key, value);
 }
 
 export interface EventStoreKeysOptions {
@@ -220,7 +212,7 @@ export class EventStoreKeys implements ApiKeys {
     if (!valid || (this.#revokedHere.get(keyId) ?? Number.NEGATIVE_INFINITY) >= started) {
       // A revoked key or a wrong secret stays so. An unknown id is refused again for `recheckMs` only: a key
       // just created through another node may not be readable here yet (a lagging follower).
-      const memory = record === undefined ? this.#recheckMs : FAILURE_MEMORY_MS;
+      const memory = record === undefined ? this.#recheckMs : FAILED_TTL_MS;
       remember(this.#failed, digest, started + memory, this.#cacheLimit);
       return undefined;
     }

@@ -28,7 +28,15 @@ const HASH_BYTES = 64;
 const CACHE_LIMIT = 10_000;
 // Failed tokens are remembered briefly so that a client retrying a wrong key costs one indexed read, not scrypt.
 const FAILED_LIMIT = 10_000;
-const FAILED_TTL_MS = 60_000;
+/** How long a failed token is refused without scrypt (`EventStoreKeys` too). */
+export const FAILED_TTL_MS = 60_000;
+
+/** Sets `key` in a map bounded to `limit` entries, dropping the oldest first: the key caches' eviction. */
+export function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key);
+  if (map.size >= limit) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
 // lastUsedAt is a hint for operators, not an audit trail: one write per key per minute keeps auth read-only.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -226,8 +234,7 @@ export class KeyStore {
       return undefined;
     }
     const principal = principalOf(row);
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(digest, { principal, hash: row.hash });
+    remember(this.#cache, digest, { principal, hash: row.hash }, CACHE_LIMIT);
     this.#touchLastUsed(keyId);
     return principal;
   }
@@ -242,8 +249,7 @@ export class KeyStore {
   }
 
   #rememberFailure(digest: string, hash: Buffer): void {
-    if (this.#failed.size >= FAILED_LIMIT) this.#failed.delete(this.#failed.keys().next().value!);
-    this.#failed.set(digest, { hash, expiresAt: this.#clock() + FAILED_TTL_MS });
+    remember(this.#failed, digest, { hash, expiresAt: this.#clock() + FAILED_TTL_MS }, FAILED_LIMIT);
   }
 
   #touchLastUsed(keyId: string): void {
