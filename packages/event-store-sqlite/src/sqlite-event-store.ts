@@ -19,7 +19,7 @@ import {
   toJson,
   validateAppend,
 } from '@ledger/event-store';
-import { type CanonicalContent, canonicalContent, INTEGRITY_KEY } from '@ledger/integrity';
+import { type CanonicalContent, canonicalContentOf, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { deserializeError } from './batch-writer.js';
@@ -82,8 +82,8 @@ function toRecorded(row: EventRow): RecordedEvent {
  * With the integrity chain on, the stored metadata must be a JSON object the writer can add `integrity` to.
  * Checked on the serialised form: `toJSON` (a `Date`, a class instance) can turn an object into anything.
  */
-function checkSealable(metadataJson: string | null): void {
-  if (metadataJson === null) return;
+function sealableMetadata(metadataJson: string | null): { readonly [key: string]: unknown } {
+  if (metadataJson === null) return {};
   const metadata: unknown = JSON.parse(metadataJson);
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidAppendError('metadata must be a JSON object: the store adds metadata.integrity to it');
@@ -91,21 +91,22 @@ function checkSealable(metadataJson: string | null): void {
   if (Object.hasOwn(metadata, INTEGRITY_KEY)) {
     throw new InvalidAppendError('metadata.integrity is reserved: the store writes the hash chain there');
   }
+  return metadata as { readonly [key: string]: unknown };
 }
+
+// With the `u` flag a valid surrogate pair is one code point, so only a lone surrogate matches.
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
  * What the seal hashes of an event's data and metadata, canonicalised here, before the writer's queue, so that
  * the write transaction only hashes the small envelope around it.
  */
-// With the `u` flag a valid surrogate pair is one code point, so only a lone surrogate matches.
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 function contentOf(
   streamName: string,
   event: { id: string; type: string; data: string; metadata: string | null },
 ): CanonicalContent {
-  const { id, type, data, metadata } = event;
-  checkSealable(metadata);
+  const { id, type, data } = event;
+  const metadata = sealableMetadata(event.metadata);
   // The seal hashes these too: a lone surrogate has no canonical form (the writer would fail on it).
   for (const [what, text] of [
     ['stream name', streamName],
@@ -116,7 +117,7 @@ function contentOf(
       throw new InvalidAppendError(`${what} has no RFC 8785 canonical form: a lone surrogate`);
   }
   try {
-    return canonicalContent(data, metadata);
+    return canonicalContentOf(JSON.parse(data), metadata);
   } catch (error) {
     throw new InvalidAppendError(`event ${id} has no RFC 8785 canonical form: ${(error as Error).message}`);
   }

@@ -92,10 +92,15 @@ export interface CanonicalContent {
  * the small envelope is canonicalised inside (`eventHashOfContent`). Throws what `canonicalJson` throws.
  */
 export function canonicalContent(dataJson: string, metadataJson: string | null): CanonicalContent {
-  return {
-    data: canonicalJson(JSON.parse(dataJson)),
-    metadata: metadataJson === null ? '{}' : canonicalJson(JSON.parse(metadataJson)),
-  };
+  return canonicalContentOf(JSON.parse(dataJson), metadataJson === null ? {} : JSON.parse(metadataJson));
+}
+
+/** `canonicalContent` of data and metadata already parsed from their stored JSON text. */
+export function canonicalContentOf(
+  data: unknown,
+  metadata: { readonly [key: string]: unknown },
+): CanonicalContent {
+  return { data: canonicalJson(data), metadata: canonicalJson(metadata) };
 }
 
 /**

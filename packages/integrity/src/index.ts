@@ -11,6 +11,7 @@ export {
 export {
   type CanonicalContent,
   canonicalContent,
+  canonicalContentOf,
   canonicalJson,
   eventHash,
   eventHashOfContent,
