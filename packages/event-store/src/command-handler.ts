@@ -22,6 +22,12 @@ export interface HandleCommandOptions<Event> {
   readonly fromRecorded: (event: RecordedEvent) => Event;
   /** Turns a decided event into what the store appends: adds ids and metadata. */
   readonly toEventData: (event: Event, index: number) => EventData;
+  /**
+   * The caller minted the stream's name for this command (e.g. from a fresh UUIDv7), so it has no history:
+   * the first attempt decides on the initial state without reading the stream. The append still expects
+   * `no_stream`, so were the name taken after all, the conflict sends the retry through a read as usual.
+   */
+  readonly newStream?: boolean;
 }
 
 export interface HandleCommandResult<Event, State> {
@@ -87,13 +93,15 @@ async function decideAndAppend<Command, Event, State>(
   for (let attempt = 0; ; attempt += 1) {
     let state = decider.initialState();
     let revision: StreamRevision | 'no_stream' = 'no_stream';
-    try {
-      for await (const recorded of store.readStream(streamName)) {
-        state = decider.evolve(state, options.fromRecorded(recorded));
-        revision = recorded.revision;
+    if (attempt > 0 || options.newStream !== true) {
+      try {
+        for await (const recorded of store.readStream(streamName)) {
+          state = decider.evolve(state, options.fromRecorded(recorded));
+          revision = recorded.revision;
+        }
+      } catch (error) {
+        if (!isStreamNotFoundError(error)) throw error;
       }
-    } catch (error) {
-      if (!isStreamNotFoundError(error)) throw error;
     }
 
     const events = decider.decide(command, state);

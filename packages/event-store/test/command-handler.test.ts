@@ -112,6 +112,43 @@ t.test('gives up after maxRetries conflicts with the conflict error', async (t) 
   t.equal(store.reads, 3, 'one try and two retries');
 });
 
+t.test('a minted stream name skips the read; a name already taken falls back to reading it', async (t) => {
+  const fresh = racingStore(new InMemoryEventStore(), 0);
+  const made = await handleCommand(
+    fresh,
+    'counter-minted',
+    counter,
+    { type: 'Add', amount: 2, limit: 10 },
+    { ...options, newStream: true },
+  );
+  t.equal(fresh.reads, 0, 'nothing read for a stream nobody has written');
+  t.equal(made.previousRevision, 'no_stream');
+  t.equal(made.appended?.nextExpectedRevision, 0n);
+
+  const taken = racingStore(new InMemoryEventStore(), 0);
+  await taken.appendToStream('counter-taken', [{ type: 'Added', data: { type: 'Added', amount: 9 } }]);
+  const retried = await handleCommand(
+    taken,
+    'counter-taken',
+    counter,
+    { type: 'Add', amount: 1, limit: 10 },
+    { ...options, newStream: true },
+  );
+  t.equal(taken.reads, 1, 'the no_stream append failed, the retry read the stream');
+  t.equal(retried.state, 10, 'and decided against what was there');
+  await t.rejects(
+    handleCommand(
+      taken,
+      'counter-taken',
+      counter,
+      { type: 'Add', amount: 1, limit: 10 },
+      { ...options, newStream: true },
+    ),
+    { code: 'limit-exceeded' },
+    'a rule broken by the stored history is still reported',
+  );
+});
+
 t.test('appends nothing when the decider decides nothing', async (t) => {
   const store = new InMemoryEventStore();
   const result = await handleCommand(store, 'counter', counter, { type: 'Noop' }, options);

@@ -147,6 +147,8 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
 
     let claimId = w.claimId ?? newId();
     let eventId = newId();
+    // A claim id minted here names a stream nobody has written; derived ids may name one a crash left behind.
+    let newStream = w.claimId === undefined;
     if (scope !== undefined) {
       const begun = await idempotency.begin({
         ...scope,
@@ -179,11 +181,12 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
       const seed = { ...scope, createdAt: begun.createdAt };
       claimId = w.claimId ?? derivedId(seed, 'claim');
       eventId = derivedId(seed, 'event');
+      newStream = false;
     }
 
     let response: Awaited<ReturnType<typeof append>>;
     try {
-      response = await append(w, claimId, eventId, keyId, idempotencyKey);
+      response = await append(w, { claimId, eventId, newStream }, keyId, idempotencyKey);
     } catch (error) {
       if (scope !== undefined && appendedNothing(error)) await idempotency.abandon(scope);
       throw error;
@@ -194,8 +197,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
 
   async function append(
     w: Write,
-    claimId: string,
-    eventId: string,
+    { claimId, eventId, newStream }: { claimId: string; eventId: string; newStream: boolean },
     keyId: string,
     idempotencyKey: string | undefined,
   ): Promise<StoredResponse & { body: WriteResult }> {
@@ -207,6 +209,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
       w.command(claimId),
       {
         fromRecorded,
+        newStream,
         toEventData: ({ id, event }) => {
           const metadata: EventMetadata & { idempotencyKey?: string } = {
             recordedAt: clock().toISOString(),
