@@ -18,6 +18,7 @@ import {
   newTokenHash,
   remember,
   sha256,
+  singleFlight,
   TOKEN,
 } from './key-store.js';
 import type { Principal, Scope } from './scopes.js';
@@ -134,6 +135,7 @@ export class EventStoreKeys implements ApiKeys {
   readonly #verified = new Map<string, { readonly principal: Principal; readonly checkedAt: number }>();
   /** Tokens that failed, by SHA-256, until when (monotonic): a client retrying a bad key costs no read, no scrypt. */
   readonly #failed = new Map<string, number>();
+  readonly #checking = new Map<string, Promise<Principal | undefined>>();
   /** When this node last revoked each key (monotonic): a check that started before must not cache its result. */
   readonly #revokedHere = new Map<string, number>();
 
@@ -203,6 +205,16 @@ export class EventStoreKeys implements ApiKeys {
     const failedUntil = this.#failed.get(digest);
     if (failedUntil !== undefined && started < failedUntil) return undefined;
     this.#failed.delete(digest);
+    return singleFlight(this.#checking, digest, () => this.#check(token, keyId, digest, started));
+  }
+
+  /** The store read and scrypt check of a token neither verified nor refused recently. */
+  async #check(
+    token: string,
+    keyId: string,
+    digest: string,
+    started: number,
+  ): Promise<Principal | undefined> {
     const { record } = await this.#read(keyId);
     const valid =
       record !== undefined &&

@@ -37,6 +37,22 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number):
   if (map.size >= limit) map.delete(map.keys().next().value!);
   map.set(key, value);
 }
+/**
+ * Concurrent checks of one token share the first one's promise. A client opening 64 connections with one key
+ * would otherwise start 64 scrypt hashes at once before the first lands in the cache: seconds of the thread
+ * pool on two cores (`EventStoreKeys` too).
+ */
+export function singleFlight<V>(
+  inFlight: Map<string, Promise<V>>,
+  key: string,
+  check: () => Promise<V>,
+): Promise<V> {
+  const running = inFlight.get(key);
+  if (running !== undefined) return running;
+  const started = check().finally(() => inFlight.delete(key));
+  inFlight.set(key, started);
+  return started;
+}
 // lastUsedAt is a hint for operators, not an audit trail: one write per key per minute keeps auth read-only.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -131,6 +147,12 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** A token that matched a key's hash: valid while the key keeps that hash and is not revoked. */
+interface VerifiedKey {
+  readonly principal: Principal;
+  readonly hash: Buffer;
+}
+
 /**
  * API keys in `state.db`. Keys look like `ldg_<keyId>_<secret>`; only an scrypt hash and its salt are
  * stored; verification compares in constant time and caches what it verified by SHA-256 of the token. Tokens
@@ -143,9 +165,10 @@ export class KeyStore {
   readonly #db: Database.Database;
   readonly #clock: () => number;
   readonly #cost: number;
-  readonly #cache = new Map<string, { readonly principal: Principal; readonly hash: Buffer }>();
+  readonly #cache = new Map<string, VerifiedKey>();
   readonly #failed = new Map<string, { readonly hash: Buffer; readonly expiresAt: number }>();
   readonly #lastUsedWritten = new Map<string, number>();
+  readonly #checking = new Map<string, Promise<VerifiedKey | undefined>>();
   readonly #byId: Database.Statement<[string], KeyRow>;
   readonly #current: Database.Statement<[string], Pick<KeyRow, 'hash' | 'revoked_at'>>;
   readonly #touch: Database.Statement<[string, string]>;
@@ -209,17 +232,23 @@ export class KeyStore {
    */
   async verify(token: string): Promise<Principal | undefined> {
     const digest = sha256(token);
-    const cached = this.#cache.get(digest);
-    if (cached !== undefined) {
-      // One indexed read instead of scrypt: a key revoked or replaced by any process stops working at once.
-      const row = this.#current.get(cached.principal.keyId);
-      if (row === undefined || row.revoked_at !== null || !row.hash.equals(cached.hash)) {
-        this.#cache.delete(digest);
-        return undefined;
-      }
-      this.#touchLastUsed(cached.principal.keyId);
-      return cached.principal;
+    const verified =
+      this.#cache.get(digest) ??
+      (await singleFlight(this.#checking, digest, () => this.#check(token, digest)));
+    if (verified === undefined) return undefined;
+    // One indexed read instead of scrypt: a key revoked or replaced by any process, also while a check it
+    // joined was running, stops working at once.
+    const row = this.#current.get(verified.principal.keyId);
+    if (row === undefined || row.revoked_at !== null || !row.hash.equals(verified.hash)) {
+      this.#cache.delete(digest);
+      return undefined;
     }
+    this.#touchLastUsed(verified.principal.keyId);
+    return verified.principal;
+  }
+
+  /** The scrypt check of a token not in the cache; what it verified is cached. */
+  async #check(token: string, digest: string): Promise<VerifiedKey | undefined> {
     const shaped = TOKEN.exec(token);
     // Any other shape can only be a free-form admin key, which is at least MIN_ADMIN_KEY_LENGTH long.
     const keyId = shaped?.[1] ?? (token.length >= MIN_ADMIN_KEY_LENGTH ? ADMIN_KEY_ID : undefined);
@@ -233,10 +262,9 @@ export class KeyStore {
       this.#rememberFailure(digest, row.hash);
       return undefined;
     }
-    const principal = principalOf(row);
-    remember(this.#cache, digest, { principal, hash: row.hash }, CACHE_LIMIT);
-    this.#touchLastUsed(keyId);
-    return principal;
+    const verified = { principal: principalOf(row), hash: row.hash };
+    remember(this.#cache, digest, verified, CACHE_LIMIT);
+    return verified;
   }
 
   /** Whether `digest` failed against this very `hash` (the key not replaced since) within FAILED_TTL_MS. */

@@ -104,6 +104,17 @@ t.test('a check in flight when this node revokes the key does not cache the key'
   t.equal(await a.keys.verify(key), undefined, 'refused right after the revocation');
 });
 
+t.test('concurrent checks of one token read the store once', async (t) => {
+  const shared = new InMemoryEventStore();
+  const a = await node(t, shared);
+  const { store, reads } = countingReads(shared);
+  const b = await node(t, store);
+  const { keyId, key } = await a.keys.create({ name: 'reader', scopes: ['read'] });
+  const results = await Promise.all(Array.from({ length: 32 }, () => b.keys.verify(key)));
+  t.equal(reads(), 1, '32 concurrent requests with a key not yet verified here: one check');
+  t.ok(results.every((principal) => principal?.keyId === keyId));
+});
+
 t.test('the trust window follows the monotonic clock, not the wall clock', async (t) => {
   const store = new InMemoryEventStore();
   const a = await node(t, store);

@@ -254,6 +254,34 @@ t.test('tokens that cannot be a live key cost no scrypt', async (t) => {
     t.same(await counted(() => keys.verify(`${other.key}x`)), [undefined, 0]);
   });
 
+  t.test('concurrent checks of one token share one scrypt', async (t) => {
+    const fresh = await keys.create({ name: 'herd', scopes: ['read'] });
+    const [results, ran] = await counted(() =>
+      Promise.all(Array.from({ length: 64 }, () => keys.verify(fresh.key))),
+    );
+    t.equal(ran, 1, '64 concurrent requests with a key not yet cached: one scrypt');
+    t.ok(
+      results.every((principal) => principal?.keyId === fresh.keyId),
+      'every request is authenticated',
+    );
+    const [wrong, ranWrong] = await counted(() =>
+      Promise.all(Array.from({ length: 8 }, () => keys.verify(`${fresh.key}x`))),
+    );
+    t.equal(ranWrong, 1);
+    t.ok(
+      wrong.every((principal) => principal === undefined),
+      'and every one refused alike',
+    );
+  });
+
+  t.test('a request that joined a check running across a revocation is refused', async (t) => {
+    const joined = await keys.create({ name: 'joined', scopes: ['read'] });
+    const first = keys.verify(joined.key);
+    keys.revoke(joined.keyId);
+    const second = keys.verify(joined.key);
+    t.same(await Promise.all([first, second]), [undefined, undefined]);
+  });
+
   t.test('remembered failures are bounded', async (t) => {
     for (let i = 0; i < 10_001; i += 1) await keys.verify(`${created.key}${i}`);
     t.same(await counted(() => keys.verify(`${created.key}10000`)), [undefined, 0], 'the newest is kept');
