@@ -194,6 +194,15 @@ export class SqliteEventStore implements EventStore {
     return this.#reader.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * Looks for commits by other connections now rather than at the next poll: for a reader in another thread or
+   * process that hears of a commit some other way (the all-in-one's projector thread, told by the writer's side),
+   * so that its subscriptions see the events at once.
+   */
+  checkForCommits(): void {
+    if (this.#closed === undefined) this.#checkForeignCommits();
+  }
+
   /** `data_version` changes when any other connection (another process, or our writer) commits. */
   #checkForeignCommits(): void {
     if (!this.#notifier.hasWaiters) return;

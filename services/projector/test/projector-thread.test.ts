@@ -1,0 +1,98 @@
+import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { LedgerQueries } from '@ledger/projections';
+import { ProjectorThread } from '@ledger/projector';
+import { pino } from 'pino';
+import t from 'tap';
+
+const claimMade = (n: number) => ({
+  type: 'ClaimMade',
+  data: {
+    claimId: `0174776e-8a00-7000-8000-${n.toString().padStart(12, '0')}`,
+    claimant: { id: 'microsoft', name: 'Microsoft', kind: 'vendor' },
+    actor: { id: 'zirconium', name: 'Zirconium', aliases: [] },
+    attribution: { state: 'CN', relation: 'operating-from' },
+    targets: [],
+    summary: 'Zirconium, operating from China, attacked people associated with the Biden campaign.',
+    source: { url: 'https://blogs.microsoft.com/on-the-issues/2020/09/10/' },
+    statedAt: '2020-09-10T16:00:00Z',
+  },
+  metadata: {
+    recordedAt: '2020-09-10T16:05:00.000Z',
+    principal: 'key-1',
+    requestId: `r${n}`,
+    correlationId: `r${n}`,
+    schemaVersion: 1,
+  },
+});
+
+function collectingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: pino({ level: 'info', base: { service: 'ledger' } }, destination) };
+}
+
+t.test('the projector thread folds what the store commits and reports it as the runtime does', async (t) => {
+  const dir = t.testdir();
+  const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
+  await store.appendToStream(`claim-${claimMade(1).data.claimId}`, [claimMade(1)]);
+  const { lines, logger } = collectingLogger();
+  const projector = await ProjectorThread.start({
+    config: { store: 'sqlite', dataDir: dir, eventStoreDbUrl: undefined },
+    logger: logger.child({ component: 'projector' }),
+  });
+  const queries = LedgerQueries.open(`${dir}/read.db`, { runtime: projector });
+  t.teardown(async () => {
+    await projector.close();
+    queries.close();
+    await store.close();
+  });
+  const batches: Array<{ position: number; events: number }> = [];
+  projector.onProgress((position, batch) => batches.push({ position, events: batch.events }));
+  const before = projector.position();
+
+  t.ok(await queries.waitForPosition(1, 10_000), 'caught up with what was there before it started');
+  for (let n = 2; n <= 4; n += 1) {
+    await store.appendToStream(`claim-${claimMade(n).data.claimId}`, [claimMade(n)]);
+    projector.committed();
+  }
+  t.ok(await queries.waitForPosition(4, 10_000), 'and follows new commits');
+  t.equal(projector.position(), 4);
+  t.match(queries.getActor('zirconium'), { status: 'alleged', attributions: [{ claims: 4 }] });
+  t.equal(batches.at(-1)?.position, 4, 'progress reaches the listeners with each batch');
+  t.equal(
+    batches.reduce((sum, batch) => sum + batch.events, 0),
+    4 - before,
+    'each event folded after the listener came is reported once',
+  );
+  t.match(
+    lines.find((line) => line.msg === 'projector started'),
+    { level: 30, service: 'ledger', component: 'projector', position: Number },
+    "the thread's log lines go through the parent's logger",
+  );
+
+  await projector.close();
+  t.match(lines.at(-1), { msg: 'projector stopped', component: 'projector', position: 4 });
+  projector.committed();
+  await projector.close();
+  t.pass('close is idempotent and committed() after it is ignored');
+});
+
+t.test('a thread that cannot open its stores fails the start with the reason', async (t) => {
+  const dir = t.testdir();
+  writeFileSync(`${dir}/not-a-dir`, '');
+  const { logger } = collectingLogger();
+  await t.rejects(
+    ProjectorThread.start({
+      config: { store: 'sqlite', dataDir: `${dir}/not-a-dir/data`, eventStoreDbUrl: undefined },
+      logger,
+    }),
+    /not-a-dir|ENOTDIR|unable to open|directory does not exist/i,
+  );
+});
