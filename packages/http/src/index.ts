@@ -13,6 +13,7 @@ export {
   createHttpApp,
   DEFAULT_BODY_LIMIT,
   type HttpApp,
+  logOnCompletion,
   MAX_PARAM_LENGTH,
 } from './create-http-app.js';
 export {

@@ -21,13 +21,14 @@ export interface MetricsPluginOptions {
  * ```
  */
 const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, { metrics }) => {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(
       request.method,
       request.routeOptions.url,
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     const text = await metrics.scrape();

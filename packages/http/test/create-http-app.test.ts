@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHttpApp, MAX_PARAM_LENGTH } from '@ledger/http';
+import { createHttpApp, logOnCompletion, MAX_PARAM_LENGTH } from '@ledger/http';
 import t from 'tap';
 import { z } from 'zod';
 import { memoryLogger } from './fixtures/helpers.js';
@@ -171,3 +171,37 @@ t.test(
     t.match(broken.body, { status: 400, type: /\/problems\/bad-request$/ });
   },
 );
+
+t.test('one log line per answered request, with the fields a route added', async (t) => {
+  const { logger, lines } = memoryLogger('info');
+  const app = createHttpApp({ logger });
+  t.teardown(() => app.close());
+  app.post('/things', async (request, reply) => {
+    logOnCompletion(request, { thingId: 't-1' });
+    logOnCompletion(request, { position: 7 });
+    return reply.code(201).send({ ok: true });
+  });
+  await app.ready();
+  const created = await app.inject({ method: 'POST', url: '/things', payload: {} });
+  t.equal(created.statusCode, 201);
+  t.equal((await app.inject({ method: 'GET', url: '/nowhere' })).statusCode, 404);
+
+  const logged = lines();
+  t.equal(logged.length, 2, 'no separate "incoming request" line');
+  t.match(logged[0], {
+    level: 30,
+    msg: 'request completed',
+    reqId: created.headers['x-request-id'],
+    req: { method: 'POST', url: '/things' },
+    res: { statusCode: 201 },
+    responseTime: Number,
+    thingId: 't-1',
+    position: 7,
+  });
+  t.match(logged[1], {
+    msg: 'request completed',
+    req: { method: 'GET', url: '/nowhere' },
+    res: { statusCode: 404 },
+  });
+  t.notOk('thingId' in logged[1]!, 'fields belong to their own request');
+});

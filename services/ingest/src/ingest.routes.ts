@@ -18,6 +18,7 @@ import {
   assertSpeaksAs,
   HttpProblem,
   type IdempotencyRecords,
+  logOnCompletion,
   principalOf,
   requestHash,
   type Scope,
@@ -232,7 +233,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
       position: Number(appended.position.commit),
       revision: Number(appended.nextExpectedRevision),
     };
-    request.log.info({ claimId, eventId, position: body.position }, 'event appended');
+    logOnCompletion(request, { claimId, eventId, position: body.position });
     return {
       status: 201,
       body,
