@@ -17,11 +17,11 @@ import {
   type SubscribeToAllOptions,
   type Subscription,
   toJson,
+  uuidV7,
   validateAppend,
 } from '@ledger/event-store';
 import { type CanonicalContent, canonicalContentOf, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
-import { v7 as uuidv7 } from 'uuid';
 import { deserializeError } from './batch-writer.js';
 import { migrate, openConnection } from './schema.js';
 import { MainThreadWriter, type OnCommit, WorkerThreadWriter, type Writer } from './writers.js';
@@ -245,7 +245,7 @@ export class SqliteEventStore implements EventStore {
       streamName,
       expectedRevision: options.expectedRevision ?? 'any',
       events: events.map((event) => {
-        const id = event.id ?? uuidv7();
+        const id = event.id ?? uuidV7();
         const data = toJson(event.data, 'data');
         const metadata = event.metadata === undefined ? null : toJson(event.metadata, 'metadata');
         const serialised = { id, type: event.type, data, metadata };

@@ -17,6 +17,7 @@ export {
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from './errors.js';
+export { uuidV7 } from './event-id.js';
 export type {
   AllFilter,
   AppendOptions,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidV7 } from '@ledger/event-store';
 
 /** What a derived id is for: the same request derives one claim id and one event id. */
 export type IdPurpose = 'claim' | 'event';
@@ -38,5 +38,5 @@ export function derivedId(seed: IdSeed, purpose: IdPurpose): string {
 
 /** A fresh UUIDv7 for a request without an idempotency key. */
 export function newId(): string {
-  return uuidv7();
+  return uuidV7();
 }
