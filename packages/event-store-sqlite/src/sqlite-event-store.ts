@@ -196,16 +196,20 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Looks for commits by other connections now rather than at the next poll: for a reader in another thread or
-   * process that hears of a commit some other way (the all-in-one's projector thread, told by the writer's side),
-   * so that its subscriptions see the events at once.
+   * process that hears of a commit some other way (the all-in-one's projector thread is told of each group
+   * commit), so that its subscriptions see the events at once. A subscription busy reading when the call comes
+   * finds the commit on its next read or wait, as after any signal.
    */
   checkForCommits(): void {
-    if (this.#closed === undefined) this.#checkForeignCommits();
+    if (this.#closed === undefined) this.#checkForeignCommits(true);
   }
 
-  /** `data_version` changes when any other connection (another process, or our writer) commits. */
-  #checkForeignCommits(): void {
-    if (!this.#notifier.hasWaiters) return;
+  /**
+   * `data_version` changes when any other connection (another process, or our writer) commits. The poll looks
+   * only while a subscription waits; `checkForCommits` always does.
+   */
+  #checkForeignCommits(evenWithoutWaiters = false): void {
+    if (!evenWithoutWaiters && !this.#notifier.hasWaiters) return;
     let version: number;
     try {
       version = this.#readDataVersion();

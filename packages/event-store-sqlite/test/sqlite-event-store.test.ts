@@ -211,3 +211,28 @@ t.test(
     );
   },
 );
+
+t.test(
+  'checkForCommits wakes subscriptions on commits of other connections without waiting for the poll',
+  async (t) => {
+    const path = join(t.testdir(), 'ledger.db');
+    const writer = await SqliteEventStore.open({ path });
+    // A poll so slow that only checkForCommits can deliver within the test.
+    const reader = await SqliteEventStore.open({ path, pollIntervalMs: 3_600_000 });
+    t.teardown(async () => {
+      await reader.close();
+      await writer.close();
+    });
+    const subscription = reader.subscribeToAll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await writer.appendToStream('other-connection', [{ type: 'Noted', data: { n: 1 } }]);
+    reader.checkForCommits();
+    t.match((await first).value, { type: 'Noted', data: { n: 1 } }, 'a waiting subscription is woken');
+
+    await subscription.unsubscribe();
+    await reader.close();
+    reader.checkForCommits();
+    t.pass('after close it does nothing');
+  },
+);

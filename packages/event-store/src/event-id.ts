@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
  * and index well, and 74 random bits. The random part is a `randomUUID()`'s, from Node's buffered entropy: a
  * profile of the ingest path showed `crypto.getRandomValues` per id (the `uuid` package's v7) at 2.5% of it.
  * Ids made in the same millisecond are not ordered among themselves (RFC 9562 leaves that optional).
+ * `now` (ms since the epoch) must be a whole number in [0, 2^48); anything else is a `RangeError`.
  *
  * @example
  * ```ts
@@ -12,6 +13,8 @@ import { randomUUID } from 'node:crypto';
  * ```
  */
 export function uuidV7(now: number = Date.now()): string {
+  if (!Number.isSafeInteger(now) || now < 0 || now >= 2 ** 48)
+    throw new RangeError(`a UUIDv7 time is a whole number of ms in [0, 2^48): ${now}`);
   // randomUUID(): xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx, its variant V already RFC 9562's; only the time and
   // version digits change.
   const time = now.toString(16).padStart(12, '0');

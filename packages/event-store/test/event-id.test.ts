@@ -29,3 +29,10 @@ t.test('uuidV7 ids made later sort after earlier ones', async (t) => {
   t.match(uuidV7(), UUID_V7, 'now by default');
   t.equal(uuidV7(0).slice(0, 13), '00000000-0000', 'the epoch pads with zeros');
 });
+
+t.test('uuidV7 refuses a time it cannot encode', async (t) => {
+  for (const bad of [-1, 1.5, 2 ** 48, Number.NaN, Number.POSITIVE_INFINITY]) {
+    t.throws(() => uuidV7(bad), RangeError, String(bad));
+  }
+  t.equal(uuidV7(2 ** 48 - 1).slice(0, 13), 'ffffffff-ffff', 'the last encodable millisecond');
+});

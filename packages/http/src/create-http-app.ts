@@ -4,7 +4,9 @@ import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
+  LogController,
   type RawServerDefault,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -20,11 +22,41 @@ declare module 'fastify' {
 }
 
 /**
- * Adds `fields` to the one line logged when the request is answered, e.g. the claim and position a write
- * appended: one line per request instead of one more line for each fact.
+ * Adds `fields` to the one line logged when the request ends, e.g. the claim and position a write appended:
+ * one line per request instead of one more line for each fact.
+ *
+ * @example
+ * ```ts
+ * logOnCompletion(request, { claimId, eventId, position });
+ * ```
  */
 export function logOnCompletion(request: FastifyRequest, fields: Record<string, unknown>): void {
   request.completionLogFields = { ...request.completionLogFields, ...fields };
+}
+
+/**
+ * fastify's request log lines, one per request: nothing when a request arrives, and when it is answered
+ * `request completed` (or `request errored`, at error level) with the request, the status, the time taken and the
+ * route's `logOnCompletion` fields. Under load, fastify's two lines plus a route's own took 8% of the main
+ * thread. fastify's other lines (stream, serializer and writeHead errors) are kept.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const fields = {
+      req: request,
+      res: reply,
+      responseTime: reply.elapsedTime,
+      ...request.completionLogFields,
+    };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
 }
 
 /** A fastify instance with the zod type provider, as every ledger service uses it. */
@@ -101,8 +133,7 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestIdHeader: false,
-    // One line per request, when it is answered (below), instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
@@ -139,11 +170,9 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
     reply.header('x-request-id', request.id);
     done();
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      { req: request, res: reply, responseTime: reply.elapsedTime, ...request.completionLogFields },
-      'request completed',
-    );
+  // A client gone before its answer (an SSE subscriber leaving, a POST whose client hung up) gets its line too.
+  app.addHook('onRequestAbort', (request, done) => {
+    request.log.info({ req: request, ...request.completionLogFields }, 'request aborted');
     done();
   });
   drainConnectionsOnClose(app);

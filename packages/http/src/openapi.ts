@@ -55,8 +55,10 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
     // A TLS terminator in front sets HSTS for its own host; the ledger does not know its public name.
     strictTransportSecurity: false,
   });
+  const entries = Object.entries(headers);
+  // On the raw response: routes that hijack the reply and write their own head (SSE) get them too.
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    for (const [name, value] of entries) reply.raw.setHeader(name, value);
     done();
   });
 }

@@ -205,3 +205,34 @@ t.test('one log line per answered request, with the fields a route added', async
   });
   t.notOk('thingId' in logged[1]!, 'fields belong to their own request');
 });
+
+t.test('a request whose client leaves before the answer gets a "request aborted" line', async (t) => {
+  const { logger, lines } = memoryLogger('info');
+  const app = createHttpApp({ logger });
+  t.teardown(() => app.close());
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let arrived: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  app.get('/slow', async (request) => {
+    logOnCompletion(request, { subscription: 'claims' });
+    arrived();
+    await held;
+    return { late: true };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const client = httpRequest({ host: '127.0.0.1', port, path: '/slow' });
+  client.on('error', () => undefined);
+  client.end();
+  await started;
+  client.destroy();
+  const aborted = async () => lines().find((line) => line.msg === 'request aborted');
+  for (let tries = 0; tries < 200 && (await aborted()) === undefined; tries += 1) await sleep(10);
+  t.match(await aborted(), { level: 30, req: { method: 'GET', url: '/slow' }, subscription: 'claims' });
+  release();
+});

@@ -17,6 +17,11 @@ t.test('OpenAPI is derived from the zod schemas and served at /docs', async (t) 
     },
     async (_request, reply) => reply.code(201).send({ id: 'x' }),
   );
+  app.get('/stream', { schema: { hide: true } }, (_request, reply) => {
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+    reply.raw.end(': done\n\n');
+  });
   await app.register(healthRoutes);
   await app.ready();
   const response = await app.inject({ method: 'GET', url: '/docs/json' });
@@ -51,6 +56,17 @@ t.test('OpenAPI is derived from the zod schemas and served at /docs', async (t) 
   t.notOk(page.headers['strict-transport-security']);
   const json = await app.inject({ method: 'GET', url: '/health' });
   t.equal(json.headers['x-content-type-options'], 'nosniff', 'JSON routes get the headers too');
+  const missing = await app.inject({ method: 'GET', url: '/nowhere' });
+  t.equal(missing.statusCode, 404);
+  t.equal(missing.headers['x-frame-options'], 'SAMEORIGIN', 'and problem answers');
+  const stream = await app.inject({ method: 'GET', url: '/stream' });
+  t.equal(stream.headers['content-type'], 'text/event-stream');
+  t.equal(
+    stream.headers['x-content-type-options'],
+    'nosniff',
+    'and a hijacked reply writing its own head (SSE)',
+  );
+  t.match(String(stream.headers['content-security-policy']), /default-src 'self'/);
 
   t.test('without a description', async (t) => {
     const bare = createHttpApp({ logger: memoryLogger('silent').logger });

@@ -26,6 +26,8 @@ export interface ProjectorThreadOptions {
   readonly batchSize?: number;
   /** Delay before a thread that died is started again (default 1 s). */
   readonly restartDelayMs?: number;
+  /** How long `close()` waits for the thread to stop its runtime before terminating it (default 10 s). */
+  readonly stopTimeoutMs?: number;
 }
 
 type ProgressListener = (position: number, batch: ProjectedBatch) => void;
@@ -52,6 +54,8 @@ export class ProjectorThread {
   #position = 0;
   #closing: Promise<void> | undefined;
   #restart: NodeJS.Timeout | undefined;
+  /** A replacement thread being started: `close()` waits for it, then stops it. */
+  #spawning: Promise<void> | undefined;
 
   private constructor(options: ProjectorThreadOptions, worker: Worker, position: number) {
     this.#options = options;
@@ -85,18 +89,16 @@ export class ProjectorThread {
       this.#worker.postMessage({ kind: 'committed' } satisfies ToProjectorThread);
   }
 
-  /** Stops the runtime after its batch in flight, closes the thread's connections and ends the thread. */
+  /**
+   * Stops the runtime after its batch in flight, closes the thread's connections and ends the thread (also one
+   * being started again meanwhile); a thread that does not stop within `stopTimeoutMs` is terminated.
+   */
   close(): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
+    this.#closing ??= (async () => {
       clearTimeout(this.#restart);
-      const worker = this.#worker;
-      if (worker.threadId === -1) {
-        resolve();
-        return;
-      }
-      worker.once('exit', () => resolve());
-      worker.postMessage({ kind: 'stop' } satisfies ToProjectorThread);
-    });
+      await this.#spawning;
+      await stopThread(this.#worker, this.#options.stopTimeoutMs ?? 10_000);
+    })();
     return this.#closing;
   }
 
@@ -122,30 +124,42 @@ export class ProjectorThread {
       if (this.#closing !== undefined) return;
       const delayMs = this.#options.restartDelayMs ?? 1000;
       logger.error({ code, delayMs }, 'the projector thread ended; starting it again');
-      this.#restart = setTimeout(() => void this.#respawn(), delayMs);
+      this.#restart = setTimeout(() => this.#respawn(), delayMs);
     });
   }
 
-  async #respawn(): Promise<void> {
-    try {
-      const { worker, position } = await spawn(this.#options);
-      if (this.#closing !== undefined) {
-        worker.postMessage({ kind: 'stop' } satisfies ToProjectorThread);
-        return;
+  #respawn(): void {
+    this.#spawning = (async () => {
+      try {
+        const { worker, position } = await spawn(this.#options);
+        // Taken on even while closing: close() waits for this and stops it.
+        this.#worker = worker;
+        this.#position = position;
+        this.#watch(worker);
+      } catch (error) {
+        if (this.#closing !== undefined) return;
+        const delayMs = this.#options.restartDelayMs ?? 1000;
+        this.#options.logger.error(
+          { err: error, delayMs },
+          'the projector thread could not start; trying again',
+        );
+        this.#restart = setTimeout(() => this.#respawn(), delayMs);
       }
-      this.#worker = worker;
-      this.#position = position;
-      this.#watch(worker);
-    } catch (error) {
-      if (this.#closing !== undefined) return;
-      const delayMs = this.#options.restartDelayMs ?? 1000;
-      this.#options.logger.error(
-        { err: error, delayMs },
-        'the projector thread could not start; trying again',
-      );
-      this.#restart = setTimeout(() => void this.#respawn(), delayMs);
-    }
+    })();
   }
+}
+
+/** Asks `worker` to stop and waits for it to end; terminates it after `timeoutMs`. */
+async function stopThread(worker: Worker, timeoutMs: number): Promise<void> {
+  if (worker.threadId === -1) return;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ kind: 'stop' } satisfies ToProjectorThread);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+  clearTimeout(timer);
 }
 
 function spawn(options: ProjectorThreadOptions): Promise<{ worker: Worker; position: number }> {
