@@ -6,27 +6,7 @@ import { LedgerQueries } from '@ledger/projections';
 import { ProjectorThread } from '@ledger/projector';
 import { pino } from 'pino';
 import t from 'tap';
-
-const claimMade = (n: number) => ({
-  type: 'ClaimMade',
-  data: {
-    claimId: `0174776e-8a00-7000-8000-${n.toString().padStart(12, '0')}`,
-    claimant: { id: 'microsoft', name: 'Microsoft', kind: 'vendor' },
-    actor: { id: 'zirconium', name: 'Zirconium', aliases: [] },
-    attribution: { state: 'CN', relation: 'operating-from' },
-    targets: [],
-    summary: 'Zirconium, operating from China, attacked people associated with the Biden campaign.',
-    source: { url: 'https://blogs.microsoft.com/on-the-issues/2020/09/10/' },
-    statedAt: '2020-09-10T16:00:00Z',
-  },
-  metadata: {
-    recordedAt: '2020-09-10T16:05:00.000Z',
-    principal: 'key-1',
-    requestId: `r${n}`,
-    correlationId: `r${n}`,
-    schemaVersion: 1,
-  },
-});
+import { claimMade } from './fixtures/claim-made.js';
 
 function collectingLogger() {
   const lines: Array<Record<string, unknown>> = [];

@@ -5,29 +5,9 @@ import { LedgerQueries, ReadModels, rebuild } from '@ledger/projections';
 import { runProjector, startProjector } from '@ledger/projector';
 import { pino } from 'pino';
 import t from 'tap';
+import { claimMade } from './fixtures/claim-made.js';
 
 const silent = pino({ level: 'silent' });
-
-const claimMade = (n: number) => ({
-  type: 'ClaimMade',
-  data: {
-    claimId: `0174776e-8a00-7000-8000-${n.toString().padStart(12, '0')}`,
-    claimant: { id: 'microsoft', name: 'Microsoft', kind: 'vendor' },
-    actor: { id: 'zirconium', name: 'Zirconium', aliases: [] },
-    attribution: { state: 'CN', relation: 'operating-from' },
-    targets: [],
-    summary: 'Zirconium, operating from China, attacked people associated with the Biden campaign.',
-    source: { url: 'https://blogs.microsoft.com/on-the-issues/2020/09/10/' },
-    statedAt: '2020-09-10T16:00:00Z',
-  },
-  metadata: {
-    recordedAt: '2020-09-10T16:05:00.000Z',
-    principal: 'key-1',
-    requestId: `r${n}`,
-    correlationId: `r${n}`,
-    schemaVersion: 1,
-  },
-});
 
 t.test('startProjector catches up on a store that has events, then follows it', async (t) => {
   const dir = t.testdir();
