@@ -115,7 +115,7 @@ export function partyOf(projected: ProjectedEvent): Party | undefined {
 
 const SELECT = 'SELECT view FROM claims WHERE claim_id = ?';
 const UPSERT = `INSERT INTO claims (claim_id, position, actor_id, claimant_id, state, status, view)
-  VALUES (@claimId, @position, @actorId, @claimantId, @state, @status, @view)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (claim_id) DO UPDATE SET status = excluded.status, view = excluded.view`;
 const UPSERT_PARTY = `INSERT INTO parties (party_id, name, kind, position) VALUES (?, ?, ?, ?)
   ON CONFLICT (party_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, position = excluded.position
@@ -146,15 +146,15 @@ export const claimsProjection: Projection = {
     const upsert = tx.statement(UPSERT);
     for (const view of touched.values()) {
       if (view === undefined) continue;
-      upsert.run({
-        claimId: view.claimId,
-        position: view.position,
-        actorId: view.actor.id,
-        claimantId: view.claimant.id,
-        state: view.attribution.state,
-        status: view.status,
-        view: JSON.stringify(view),
-      });
+      upsert.run(
+        view.claimId,
+        view.position,
+        view.actor.id,
+        view.claimant.id,
+        view.attribution.state,
+        view.status,
+        JSON.stringify(view),
+      );
     }
   },
 };
