@@ -318,7 +318,11 @@ export class ProjectionRuntime {
       this.#position = progress.done;
       // The one transaction grew the WAL to about the size of the read models; the checkpoint after the
       // commit copied it into read.db, and this truncates it (best effort: a reader still on it keeps it).
-      db.pragma('wal_checkpoint(TRUNCATE)');
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (error) {
+        this.#log.warn({ err: error }, 'read.db WAL not truncated after the rebuild');
+      }
       return { ...progress, events };
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK');
