@@ -6,7 +6,8 @@ import {
   evolveActorFold,
   type StateCode,
 } from '@ledger/domain';
-import type { Projection } from './projection.js';
+import type { ProjectedEvent } from './decode.js';
+import type { Projection, ProjectionSession, ReadModelTx } from './projection.js';
 
 /** The body of `GET /v1/actors/:actorId`, positions as numbers. */
 export interface ActorView {
@@ -87,17 +88,16 @@ const UPSERT_FOLD = `INSERT INTO actor_folds (actor_id, fold) VALUES (?, ?)
 const CLAIM_OF =
   'SELECT claim_id, actor_id, state, retracted, denials, confirmations FROM actor_claims WHERE claim_id = ?';
 const UPSERT_CLAIM = `INSERT INTO actor_claims (claim_id, actor_id, state, retracted, denials, confirmations)
-  VALUES (@claim_id, @actor_id, @state, @retracted, @denials, @confirmations)
+  VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (claim_id) DO UPDATE SET retracted = excluded.retracted, denials = excluded.denials,
     confirmations = excluded.confirmations`;
 const UPSERT = `INSERT INTO actors (actor_id, name, aliases, status, attributions, last_stated_at, position, summary)
-  VALUES (@actor_id, @name, @aliases, @status, @attributions, @last_stated_at, @position, @summary)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (actor_id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases,
     status = excluded.status, attributions = excluded.attributions, last_stated_at = excluded.last_stated_at,
     position = excluded.position, summary = excluded.summary`;
 const DELETE_ATTRIBUTIONS = 'DELETE FROM actor_attributions WHERE actor_id = ?';
-const INSERT_ATTRIBUTION =
-  'INSERT INTO actor_attributions (actor_id, state, status) VALUES (@actor_id, @state, @status)';
+const INSERT_ATTRIBUTION = 'INSERT INTO actor_attributions (actor_id, state, status) VALUES (?, ?, ?)';
 
 interface ClaimRow {
   readonly claim_id: string;
@@ -109,20 +109,37 @@ interface ClaimRow {
 }
 
 /**
- * `actors` and `actor_attributions`: each actor's current summary (no cut-off). Each event is folded into its
- * actor's running tallies (`evolveActorFold`, kept in `actor_folds` and `actor_claims`), so a batch costs its
- * own events, whatever the actors' histories; each touched actor's rows are written once per batch, from
- * `actorSummaryOf`. The domain's property tests hold that summary equal to `summarizeActor` over the events.
+ * The actors projection's fold over one read.db transaction: it reads each claim tally and actor fold at most
+ * once, folds events into them in memory, writes each changed claim tally at the end of every `apply`, and
+ * each changed actor's rows (fold, `actors`, `actor_attributions`) only on `flush()`. A live batch applies and
+ * flushes once; a rebuild applies many chunks in one transaction and flushes when `pending` grows past
+ * its bound and at the end, so an actor touched in many chunks is written once instead of once per chunk.
+ * Between `apply` and `flush` the actor tables lag the events applied: flush before committing.
  */
-export const actorsProjection: Projection = {
-  name: 'actors',
-  handles: ['ClaimMade', 'ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted'],
-  apply(events, tx) {
-    // What this batch has read or changed, so that each row is read and written at most once per batch.
+export class ActorFolder implements ProjectionSession {
+  readonly #tx: ReadModelTx;
+  /**
+   * The changed actors' folds as JSON (what `actor_folds` stores), until `flush()` writes them. Strings, not
+   * objects: a fold as JSON is about a fifth of its size as objects, and a rebuild may hold tens of thousands.
+   */
+  readonly #changed = new Map<string, string>();
+
+  constructor(tx: ReadModelTx) {
+    this.#tx = tx;
+  }
+
+  /** Actors whose folds changed since the last `flush()` (their rows are not written yet). */
+  get pending(): number {
+    return this.#changed.size;
+  }
+
+  /** Folds events (in position order) into their actors' folds; writes the changed claim tallies. */
+  apply(events: readonly ProjectedEvent[]): void {
+    const tx = this.#tx;
+    // Claim tallies live for one call: a claim's later events are rare across chunks, and a rebuild's claims
+    // would not fit in memory. Their rows are written at the end of the call, so later calls read them back.
     const claims = new Map<string, ClaimTally | undefined>();
-    const folds = new Map<string, ActorFold | undefined>();
     const changedClaims = new Set<string>();
-    const changedActors = new Set<string>();
     const claimOf = (claimId: string): ClaimTally | undefined => {
       if (!claims.has(claimId)) {
         const row = tx.statement(CLAIM_OF).get(claimId) as ClaimRow | undefined;
@@ -140,9 +157,13 @@ export const actorsProjection: Projection = {
       }
       return claims.get(claimId);
     };
+    // The folds this call touches, as objects; the others stay JSON (changed) or rows (unchanged).
+    const folds = new Map<string, ActorFold | undefined>();
+    const changedActors = new Set<string>();
     const foldOf = (actorId: string): ActorFold | undefined => {
       if (!folds.has(actorId)) {
-        const fold = tx.statement(FOLD_OF).pluck().get(actorId) as string | undefined;
+        const fold =
+          this.#changed.get(actorId) ?? (tx.statement(FOLD_OF).pluck().get(actorId) as string | undefined);
         folds.set(actorId, fold === undefined ? undefined : (JSON.parse(fold) as ActorFold));
       }
       return folds.get(actorId);
@@ -159,25 +180,63 @@ export const actorsProjection: Projection = {
       changedClaims.add(step.claim.claimId);
       changedActors.add(actorId);
     }
+    for (const actorId of changedActors) this.#changed.set(actorId, JSON.stringify(folds.get(actorId)));
 
+    const upsertClaim = tx.statement(UPSERT_CLAIM);
     for (const claimId of changedClaims) {
       const claim = claims.get(claimId)!;
-      tx.statement(UPSERT_CLAIM).run({
-        claim_id: claim.claimId,
-        actor_id: claim.actorId,
-        state: claim.state,
-        retracted: claim.retracted ? 1 : 0,
-        denials: claim.denials,
-        confirmations: claim.confirmations,
-      });
+      upsertClaim.run(
+        claim.claimId,
+        claim.actorId,
+        claim.state,
+        claim.retracted ? 1 : 0,
+        claim.denials,
+        claim.confirmations,
+      );
     }
-    for (const actorId of changedActors) {
-      const fold = folds.get(actorId)!;
-      tx.statement(UPSERT_FOLD).run(actorId, JSON.stringify(fold));
-      const { actor, attributions } = actorRows(actorSummaryOf(fold));
-      tx.statement(UPSERT).run(actor);
-      tx.statement(DELETE_ATTRIBUTIONS).run(actorId);
-      for (const attribution of attributions) tx.statement(INSERT_ATTRIBUTION).run(attribution);
+  }
+
+  /** Writes the rows of every actor changed since the last flush. */
+  flush(): void {
+    const tx = this.#tx;
+    const upsertFold = tx.statement(UPSERT_FOLD);
+    const upsert = tx.statement(UPSERT);
+    const deleteAttributions = tx.statement(DELETE_ATTRIBUTIONS);
+    const insertAttribution = tx.statement(INSERT_ATTRIBUTION);
+    for (const [actorId, fold] of this.#changed) {
+      upsertFold.run(actorId, fold);
+      const { actor, attributions } = actorRows(actorSummaryOf(JSON.parse(fold) as ActorFold));
+      upsert.run(
+        actor.actor_id,
+        actor.name,
+        actor.aliases,
+        actor.status,
+        actor.attributions,
+        actor.last_stated_at,
+        actor.position,
+        actor.summary,
+      );
+      deleteAttributions.run(actorId);
+      for (const { state, status } of attributions) insertAttribution.run(actorId, state, status);
     }
+    this.#changed.clear();
+  }
+}
+
+/**
+ * `actors` and `actor_attributions`: each actor's current summary (no cut-off). Each event is folded into its
+ * actor's running tallies (`evolveActorFold`, kept in `actor_folds` and `actor_claims`), so a batch costs its
+ * own events, whatever the actors' histories; each touched actor's rows are written once per batch, from
+ * `actorSummaryOf` (see `ActorFolder`). The domain's property tests hold that summary equal to
+ * `summarizeActor` over the events.
+ */
+export const actorsProjection: Projection = {
+  name: 'actors',
+  handles: ['ClaimMade', 'ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted'],
+  apply(events, tx) {
+    const folder = new ActorFolder(tx);
+    folder.apply(events);
+    folder.flush();
   },
+  session: (tx) => new ActorFolder(tx),
 };

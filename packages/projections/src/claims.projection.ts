@@ -115,7 +115,7 @@ export function partyOf(projected: ProjectedEvent): Party | undefined {
 
 const SELECT = 'SELECT view FROM claims WHERE claim_id = ?';
 const UPSERT = `INSERT INTO claims (claim_id, position, actor_id, claimant_id, state, status, view)
-  VALUES (@claimId, @position, @actorId, @claimantId, @state, @status, @view)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (claim_id) DO UPDATE SET status = excluded.status, view = excluded.view`;
 const UPSERT_PARTY = `INSERT INTO parties (party_id, name, kind, position) VALUES (?, ?, ?, ?)
   ON CONFLICT (party_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, position = excluded.position
@@ -123,13 +123,15 @@ const UPSERT_PARTY = `INSERT INTO parties (party_id, name, kind, position) VALUE
 
 /**
  * `claims` (one view per claim, written once per claim per batch) and `parties` (each party's most recent
- * name and kind, which the claim views show: DESIGN §3 "read models show the most recent").
+ * name and kind, which the claim views show: DESIGN §3 "read models show the most recent"; one row write per
+ * party per batch).
  */
 export const claimsProjection: Projection = {
   name: 'claims',
   handles: ['ClaimMade', 'ClaimDenied', 'ClaimConfirmed', 'ClaimRetracted'],
   apply(events, tx: ReadModelTx) {
     const touched = new Map<string, ClaimView | undefined>();
+    const parties = new Map<string, { readonly party: Party; readonly position: number }>();
     const upsertParty = tx.statement(UPSERT_PARTY);
     for (const projected of events) {
       const claimId = projected.event.data.claimId;
@@ -141,20 +143,23 @@ export const claimsProjection: Projection = {
           })();
       touched.set(claimId, evolveClaimView(current, projected));
       const party = partyOf(projected);
-      if (party !== undefined) upsertParty.run(party.id, party.name, party.kind, projected.position);
+      // Events come in position order, so the last one of a party in the batch is the one its row keeps.
+      if (party !== undefined) parties.set(party.id, { party, position: projected.position });
     }
+    for (const { party, position } of parties.values())
+      upsertParty.run(party.id, party.name, party.kind, position);
     const upsert = tx.statement(UPSERT);
     for (const view of touched.values()) {
       if (view === undefined) continue;
-      upsert.run({
-        claimId: view.claimId,
-        position: view.position,
-        actorId: view.actor.id,
-        claimantId: view.claimant.id,
-        state: view.attribution.state,
-        status: view.status,
-        view: JSON.stringify(view),
-      });
+      upsert.run(
+        view.claimId,
+        view.position,
+        view.actor.id,
+        view.claimant.id,
+        view.attribution.state,
+        view.status,
+        JSON.stringify(view),
+      );
     }
   },
 };

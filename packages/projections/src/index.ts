@@ -37,15 +37,17 @@ export {
   type LedgerQueriesOptions,
   type ProgressSource,
 } from './ledger-queries.js';
-export type { Projection, ReadModelTx } from './projection.js';
+export type { Projection, ProjectionSession, ReadModelTx } from './projection.js';
 export {
   DEFAULT_BATCH_SIZE,
+  FORCED_REBUILD_BATCH_SIZE,
   LEASE_HEARTBEAT_MS,
   type ProjectedBatch,
   ProjectionRuntime,
   type ProjectionRuntimeOptions,
   projections,
   REBUILD_BATCH_SIZE,
+  REBUILD_PENDING_ACTORS,
   type RebuildOptions,
   type RebuildProgress,
   type RebuildRequest,

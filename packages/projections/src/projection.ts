@@ -21,4 +21,17 @@ export interface Projection {
   readonly name: string;
   readonly handles: readonly ClaimEventType[];
   apply(events: readonly ProjectedEvent[], tx: ReadModelTx): void;
+  /**
+   * Optional: a fold over many `apply` calls in one transaction that may hold rows back until `flush()`
+   * (a rebuild uses it to write each row once, not once per chunk). Without it, `apply` is called per chunk.
+   */
+  session?(tx: ReadModelTx): ProjectionSession;
+}
+
+/** A projection's fold over one transaction: `apply` chunks in position order, `flush()` before committing. */
+export interface ProjectionSession {
+  apply(events: readonly ProjectedEvent[]): void;
+  /** Rows held back in memory (e.g. actors whose rows are not written yet): the caller flushes past a bound. */
+  readonly pending: number;
+  flush(): void;
 }

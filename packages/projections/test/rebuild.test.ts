@@ -71,6 +71,89 @@ t.test('a rebuild from zero produces the read models the live runtime built, tab
   t.equal(want.claim_events?.length, 33, 'every claim event, not the other stream');
 });
 
+t.test(
+  'a rebuild in small chunks, writing held-back actors early, builds what the live runtime built',
+  async (t) => {
+    const dir = t.testdir();
+    const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
+    t.teardown(() => store.close());
+    await september2020(store);
+    const live = ReadModels.open(`${dir}/live.db`);
+    const runtime = new ProjectionRuntime({
+      store,
+      readModels: live,
+      logger: memoryLogger().logger,
+      batchSize: 500,
+    });
+    runtime.start();
+    await twentyClaimsOverFourActors(store, '02');
+    await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
+    await eventually(() => runtime.position() === 34);
+    await runtime.stop();
+    live.close();
+
+    // Chunks of 3 events and at most 2 actors held back: actors are written, read back and written again
+    // across chunks inside the rebuild's one transaction.
+    for (const [batchSize, pendingActors] of [
+      [3, 2],
+      [1, 1],
+      [7, 1000],
+    ] as const) {
+      const path = `${dir}/rebuilt-${batchSize}-${pendingActors}.db`;
+      const rebuilt = ReadModels.open(path);
+      t.same(
+        await rebuild({
+          store,
+          readModels: rebuilt,
+          logger: memoryLogger().logger,
+          batchSize,
+          pendingActors,
+        }),
+        {
+          done: 34,
+          total: 34,
+        },
+      );
+      rebuilt.close();
+      t.same(
+        dumpTables(path),
+        dumpTables(`${dir}/live.db`),
+        `chunks of ${batchSize}, ${pendingActors} actors held`,
+      );
+    }
+  },
+);
+
+t.test('a rebuild that fails leaves the read models as they were', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  t.teardown(() => store.close());
+  await september2020(store);
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  t.teardown(() => readModels.close());
+  await rebuild({ store, readModels, logger: memoryLogger().logger });
+  const before = dumpTables(`${dir}/read.db`);
+  const failing: EventStore = {
+    appendToStream: (...args) => store.appendToStream(...args),
+    readStream: (...args) => store.readStream(...args),
+    subscribeToAll: (...args) => store.subscribeToAll(...args),
+    close: () => store.close(),
+    async *readAll(options) {
+      let reads = 0;
+      for await (const event of store.readAll(options)) {
+        yield event;
+        reads += 1;
+        if (reads === 5) throw new Error('the store went away');
+      }
+    },
+  };
+  await t.rejects(rebuild({ store: failing, readModels, logger: memoryLogger().logger, batchSize: 2 }), {
+    message: 'the store went away',
+  });
+  t.same(dumpTables(`${dir}/read.db`), before, 'the old read models, checkpoint included');
+  t.same(await rebuild({ store, readModels, logger: memoryLogger().logger }), { done: 9, total: 9 });
+});
+
 t.test('a rebuild replaces what was there, and the runtime resumes after it', async (t) => {
   const dir = t.testdir();
   const store = new InMemoryEventStore();
