@@ -23,26 +23,34 @@ import {
   twentyClaimsOverFourActors,
 } from './fixtures/ledger.fixtures.js';
 
-t.test('a rebuild from zero produces the read models the live runtime built, table by table', async (t) => {
+/**
+ * The September 2020 ledger with twenty more claims and a retraction (34 events), folded live into
+ * `<dir>/live.db` by a runtime in batches of `batchSize`: what every rebuild must reproduce.
+ */
+async function ledgerFoldedLive(t: Test, batchSize: number, claimsPrefix: string) {
   const dir = t.testdir();
   const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
   t.teardown(() => store.close());
   await september2020(store);
-
   const live = ReadModels.open(`${dir}/live.db`);
-  // Small batches live, one pass in a rebuild: the result must not depend on how events were batched.
   const runtime = new ProjectionRuntime({
     store,
     readModels: live,
     logger: memoryLogger().logger,
-    batchSize: 2,
+    batchSize,
   });
   runtime.start();
-  await twentyClaimsOverFourActors(store, '01');
+  await twentyClaimsOverFourActors(store, claimsPrefix);
   await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
   await eventually(() => runtime.position() === 34);
   await runtime.stop();
   live.close();
+  return { dir, store };
+}
+
+t.test('a rebuild from zero produces the read models the live runtime built, table by table', async (t) => {
+  // Small batches live, one pass in a rebuild: the result must not depend on how events were batched.
+  const { dir, store } = await ledgerFoldedLive(t, 2, '01');
 
   const rebuilt = ReadModels.open(`${dir}/rebuilt.db`);
   t.teardown(() => rebuilt.close());
@@ -74,23 +82,7 @@ t.test('a rebuild from zero produces the read models the live runtime built, tab
 t.test(
   'a rebuild in small chunks, writing held-back actors early, builds what the live runtime built',
   async (t) => {
-    const dir = t.testdir();
-    const store = await SqliteEventStore.open({ path: `${dir}/events.db` });
-    t.teardown(() => store.close());
-    await september2020(store);
-    const live = ReadModels.open(`${dir}/live.db`);
-    const runtime = new ProjectionRuntime({
-      store,
-      readModels: live,
-      logger: memoryLogger().logger,
-      batchSize: 500,
-    });
-    runtime.start();
-    await twentyClaimsOverFourActors(store, '02');
-    await run(store, retract(claimIds.phosphorus), '2020-10-01T08:00:00.000Z');
-    await eventually(() => runtime.position() === 34);
-    await runtime.stop();
-    live.close();
+    const { dir, store } = await ledgerFoldedLive(t, 500, '02');
 
     // Chunks of 3 events and at most 2 actors held back: actors are written, read back and written again
     // across chunks inside the rebuild's one transaction.
