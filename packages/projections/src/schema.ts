@@ -166,8 +166,12 @@ export function openReadDb(path: string, options: { readonly queryOnly: boolean 
   }
 }
 
-/** Brings a file up to the current schema. Safe to call from several processes at once. */
+/**
+ * Brings a file up to the current schema. Safe to call from several processes at once. A file already current
+ * (the usual case) is not written, so it opens without the write lock, also while a rebuild holds it.
+ */
 export function migrate(db: Database.Database): void {
+  if (db.pragma('user_version', { simple: true }) === MIGRATIONS.length) return;
   const apply = db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > MIGRATIONS.length) {
