@@ -123,6 +123,8 @@ export class ActorFolder implements ProjectionSession {
    * objects: a fold as JSON is about a fifth of its size as objects, and a rebuild may hold tens of thousands.
    */
   readonly #changed = new Map<string, string>();
+  /** The folds the last `apply` changed, still as objects: a flush right after it (live batches) parses none. */
+  #lastChanged = new Map<string, ActorFold>();
 
   constructor(tx: ReadModelTx) {
     this.#tx = tx;
@@ -180,7 +182,12 @@ export class ActorFolder implements ProjectionSession {
       changedClaims.add(step.claim.claimId);
       changedActors.add(actorId);
     }
-    for (const actorId of changedActors) this.#changed.set(actorId, JSON.stringify(folds.get(actorId)));
+    this.#lastChanged = new Map();
+    for (const actorId of changedActors) {
+      const fold = folds.get(actorId)!;
+      this.#changed.set(actorId, JSON.stringify(fold));
+      this.#lastChanged.set(actorId, fold);
+    }
 
     const upsertClaim = tx.statement(UPSERT_CLAIM);
     for (const claimId of changedClaims) {
@@ -205,7 +212,8 @@ export class ActorFolder implements ProjectionSession {
     const insertAttribution = tx.statement(INSERT_ATTRIBUTION);
     for (const [actorId, fold] of this.#changed) {
       upsertFold.run(actorId, fold);
-      const { actor, attributions } = actorRows(actorSummaryOf(JSON.parse(fold) as ActorFold));
+      const folded = this.#lastChanged.get(actorId) ?? (JSON.parse(fold) as ActorFold);
+      const { actor, attributions } = actorRows(actorSummaryOf(folded));
       upsert.run(
         actor.actor_id,
         actor.name,
@@ -220,6 +228,7 @@ export class ActorFolder implements ProjectionSession {
       for (const { state, status } of attributions) insertAttribution.run(actorId, state, status);
     }
     this.#changed.clear();
+    this.#lastChanged.clear();
   }
 }
 
