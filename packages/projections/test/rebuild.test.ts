@@ -48,6 +48,36 @@ async function ledgerFoldedLive(t: Test, batchSize: number, claimsPrefix: string
   return { dir, store };
 }
 
+/** `store`, with `after(reads)` run after each event its `readAll` yields (to fail or pause a rebuild midway). */
+function afterEachRead(store: EventStore, after: (reads: number) => void | Promise<void>): EventStore {
+  return {
+    appendToStream: (...args) => store.appendToStream(...args),
+    readStream: (...args) => store.readStream(...args),
+    subscribeToAll: (...args) => store.subscribeToAll(...args),
+    close: () => store.close(),
+    async *readAll(options) {
+      let reads = 0;
+      for await (const event of store.readAll(options)) {
+        yield event;
+        reads += 1;
+        await after(reads);
+      }
+    },
+  };
+}
+
+/** The September 2020 ledger in memory, rebuilt into `<dir>/read.db`; `before` is that file's tables. */
+async function septemberRebuilt(t: Test) {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  t.teardown(() => store.close());
+  await september2020(store);
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  t.teardown(() => readModels.close());
+  await rebuild({ store, readModels, logger: memoryLogger().logger });
+  return { dir, store, readModels, before: dumpTables(`${dir}/read.db`) };
+}
+
 t.test('a rebuild from zero produces the read models the live runtime built, table by table', async (t) => {
   // Small batches live, one pass in a rebuild: the result must not depend on how events were batched.
   const { dir, store } = await ledgerFoldedLive(t, 2, '01');
@@ -117,28 +147,10 @@ t.test(
 );
 
 t.test('a rebuild that fails leaves the read models as they were', async (t) => {
-  const dir = t.testdir();
-  const store = new InMemoryEventStore();
-  t.teardown(() => store.close());
-  await september2020(store);
-  const readModels = ReadModels.open(`${dir}/read.db`);
-  t.teardown(() => readModels.close());
-  await rebuild({ store, readModels, logger: memoryLogger().logger });
-  const before = dumpTables(`${dir}/read.db`);
-  const failing: EventStore = {
-    appendToStream: (...args) => store.appendToStream(...args),
-    readStream: (...args) => store.readStream(...args),
-    subscribeToAll: (...args) => store.subscribeToAll(...args),
-    close: () => store.close(),
-    async *readAll(options) {
-      let reads = 0;
-      for await (const event of store.readAll(options)) {
-        yield event;
-        reads += 1;
-        if (reads === 5) throw new Error('the store went away');
-      }
-    },
-  };
+  const { store, readModels, dir, before } = await septemberRebuilt(t);
+  const failing = afterEachRead(store, (reads) => {
+    if (reads === 5) throw new Error('the store went away');
+  });
   await t.rejects(rebuild({ store: failing, readModels, logger: memoryLogger().logger, batchSize: 2 }), {
     message: 'the store went away',
   });
@@ -350,14 +362,7 @@ t.test('beside a projector that holds a lease on read.db', async (t) => {
 t.test(
   'read.db opens while a rebuild holds its write lock, and shows the old read models until the commit',
   async (t) => {
-    const dir = t.testdir();
-    const store = new InMemoryEventStore();
-    t.teardown(() => store.close());
-    await september2020(store);
-    const readModels = ReadModels.open(`${dir}/read.db`);
-    t.teardown(() => readModels.close());
-    await rebuild({ store, readModels, logger: memoryLogger().logger });
-    const before = dumpTables(`${dir}/read.db`);
+    const { store, readModels, dir, before } = await septemberRebuilt(t);
     let resume: () => void = () => undefined;
     const resumed = new Promise<void>((resolve) => {
       resume = resolve;
@@ -366,23 +371,12 @@ t.test(
     const pausing = new Promise<void>((resolve) => {
       paused = resolve;
     });
-    const pausingStore: EventStore = {
-      appendToStream: (...args) => store.appendToStream(...args),
-      readStream: (...args) => store.readStream(...args),
-      subscribeToAll: (...args) => store.subscribeToAll(...args),
-      close: () => store.close(),
-      async *readAll(options) {
-        let reads = 0;
-        for await (const event of store.readAll(options)) {
-          yield event;
-          reads += 1;
-          if (reads === 5) {
-            paused();
-            await resumed;
-          }
-        }
-      },
-    };
+    const pausingStore = afterEachRead(store, async (reads) => {
+      if (reads === 5) {
+        paused();
+        await resumed;
+      }
+    });
     const { logger, lines } = memoryLogger();
     const rebuilding = rebuild({ store: pausingStore, readModels, logger, batchSize: 2 });
     await pausing;
