@@ -283,7 +283,7 @@ export class ProjectionRuntime {
       options.onProgress?.(progress);
       const tx = this.#readModelTx();
       const sessions = projections.map((projection) => ({
-        handles: projection.handles,
+        projection,
         session: projection.session?.(tx) ?? {
           apply: (events: readonly ProjectedEvent[]) => projection.apply(events, tx),
           pending: 0,
@@ -295,8 +295,8 @@ export class ProjectionRuntime {
       let batch: RecordedEvent[] = [];
       const fold = (): void => {
         const decoded = this.#decode(batch);
-        for (const { handles, session } of sessions) {
-          const handled = decoded.filter((projected) => handles.includes(projected.event.type));
+        for (const { projection, session } of sessions) {
+          const handled = handledBy(projection, decoded);
           if (handled.length > 0) session.apply(handled);
           if (session.pending >= pendingBound) session.flush();
         }
@@ -488,7 +488,7 @@ export class ProjectionRuntime {
         const current = this.#readModels.checkpoint()?.position ?? 0;
         if (current !== from) return current;
         for (const projection of projections) {
-          const handled = decoded.filter((projected) => projection.handles.includes(projected.event.type));
+          const handled = handledBy(projection, decoded);
           if (handled.length > 0) projection.apply(handled, tx);
         }
         internals
@@ -587,6 +587,11 @@ export function rebuild(request: RebuildRequest): Promise<RebuildProgress> {
     ...(force === undefined ? {} : { force }),
     ...(pendingActors === undefined ? {} : { pendingActors }),
   });
+}
+
+/** The events of `decoded` that `projection` folds, in position order. */
+function handledBy(projection: Projection, decoded: readonly ProjectedEvent[]): ProjectedEvent[] {
+  return decoded.filter((projected) => projection.handles.includes(projected.event.type));
 }
 
 /** `wal_checkpoint(TRUNCATE)` without waiting on readers; says so when a reader kept the WAL. */

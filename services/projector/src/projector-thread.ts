@@ -3,9 +3,12 @@ import type { LedgerConfig } from '@ledger/config';
 import type { ProjectedBatch } from '@ledger/projections';
 import type { Logger } from 'pino';
 
+/** The configuration the thread opens its store and read.db with. */
+type ProjectorThreadConfig = Pick<LedgerConfig, 'store' | 'dataDir' | 'eventStoreDbUrl'>;
+
 /** What the thread is started with (structured-cloned into it). */
 export interface ProjectorThreadData {
-  readonly config: Pick<LedgerConfig, 'store' | 'dataDir' | 'eventStoreDbUrl'>;
+  readonly config: ProjectorThreadConfig;
   readonly logLevel: string;
   readonly batchSize?: number;
 }
@@ -19,7 +22,7 @@ export type FromProjectorThread =
   | { readonly kind: 'stopped'; readonly position: number };
 
 export interface ProjectorThreadOptions {
-  readonly config: Pick<LedgerConfig, 'store' | 'dataDir' | 'eventStoreDbUrl'>;
+  readonly config: ProjectorThreadConfig;
   /** Receives the thread's log lines, at its level. */
   readonly logger: Logger;
   /** Events per read.db transaction (default 500). */
