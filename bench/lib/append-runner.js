@@ -4,7 +4,7 @@
  * event loop with our store, and whatever Emmett prints to stdout (its `withTransaction` logs every error it
  * rethrows) does not land in the suite's tables: the suite reads this process's stdout and counts it.
  *
- * Job (over IPC): `{ path: 'ours' | 'emmett-store' | 'emmett-low-level', file, appenders, appends, warmUp,
+ * Job (over IPC): `{ path: 'ours' | 'ours-unsealed' | 'emmett-store' | 'emmett-low-level', file, appenders, appends, warmUp,
  * streams, timeoutMs, emmettDir }`. Each append is one `ClaimMade` event to the next stream, round-robin, with
  * that stream's expected revision. Answers `{ seconds, latencies, acknowledged, failures, hung, uncaught,
  * settings }`: `acknowledged` lists `[stream, position-in-stream]` of every append that resolved, so the suite
@@ -44,12 +44,12 @@ function describe(error) {
 }
 
 /**
- * The three paths, each `{ open, append(stream, event, expected) → position | throws, initial, close,
+ * The paths, each `{ open, append(stream, event, expected) → position | throws, initial, close,
  * settings }`. `expected` is whatever the path's previous append to that stream returned, or `initial`.
  */
 async function openPath(job) {
-  if (job.path === 'ours') {
-    const store = await SqliteEventStore.open({ path: job.file });
+  if (job.path === 'ours' || job.path === 'ours-unsealed') {
+    const store = await SqliteEventStore.open({ path: job.file, integrity: job.path === 'ours' });
     return {
       initial: 'no_stream',
       append: async (stream, event, expected) =>
