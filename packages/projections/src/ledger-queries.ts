@@ -296,7 +296,7 @@ export class LedgerQueries {
   #watch(): void {
     if (this.#poll !== undefined) return;
     const dataVersion = this.#statement('PRAGMA data_version').pluck();
-    // Read now: a commit after each waiter's own check of the checkpoint changes it.
+    // The baseline: a commit after this read changes data_version, so the poll sees it.
     this.#dataVersion = dataVersion.get() as number;
     this.#poll = setInterval(
       () => {
@@ -308,6 +308,10 @@ export class LedgerQueries {
       this.#runtime === undefined ? this.#pollIntervalMs : Math.max(100, this.#pollIntervalMs),
     );
     this.#offProgress = this.#runtime?.onProgress((committed) => this.#wake(committed));
+    // A commit by another connection that landed between the first waiter's own check of the checkpoint and
+    // the baseline read above is in the baseline already: the poll would never report it, and the wait would
+    // last until some later commit (a lease heartbeat, seconds away) or its timeout. So look once more.
+    this.#wake(this.checkpoint());
   }
 
   #unwatch(): void {

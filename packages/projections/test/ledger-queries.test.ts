@@ -1,6 +1,13 @@
 import { type AttributionStatus, type Party, statusOf } from '@ledger/domain';
 import { InMemoryEventStore } from '@ledger/event-store';
-import { LedgerQueries, type ProgressSource, ProjectionRuntime, ReadModels } from '@ledger/projections';
+import {
+  CHECKPOINT_NAME,
+  LedgerQueries,
+  type ProgressSource,
+  ProjectionRuntime,
+  ReadModels,
+} from '@ledger/projections';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import {
   claimInput,
@@ -414,6 +421,34 @@ t.test('waitForPosition', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     await store.appendToStream('other', [{ type: 'Noise', data: {} }]);
     t.equal(await waiting, true);
+  });
+
+  t.test('a commit between the first waiter’s check and the poll’s start is not missed', async (t) => {
+    const dir = t.testdir();
+    const readModels = ReadModels.open(`${dir}/read.db`);
+    const queries = LedgerQueries.open(`${dir}/read.db`, { pollIntervalMs: 1 });
+    const writer = new Database(`${dir}/read.db`);
+    t.teardown(() => {
+      queries.close();
+      writer.close();
+      readModels.close();
+    });
+    const checkpoint = queries.checkpoint.bind(queries);
+    let checks = 0;
+    // Another process's projector commits position 1 right after the wait's own check read position 0,
+    // and nothing is committed after that: only a second look finds it.
+    queries.checkpoint = () => {
+      const seen = checkpoint();
+      checks += 1;
+      if (checks === 1) {
+        writer
+          .prepare('INSERT OR REPLACE INTO checkpoints (name, position, prepare) VALUES (?, 1, 1)')
+          .run(CHECKPOINT_NAME);
+      }
+      return seen;
+    };
+    t.equal(await queries.waitForPosition(1, 600_000), true);
+    t.equal(checks, 2, 'resolved by the second look, not by the timeout');
   });
 
   t.test('close() ends pending waits', async (t) => {
