@@ -66,14 +66,20 @@ function afterEachRead(store: EventStore, after: (reads: number) => void | Promi
   };
 }
 
-/** The September 2020 ledger in memory, rebuilt into `<dir>/read.db`; `before` is that file's tables. */
-async function septemberRebuilt(t: Test) {
+/** The September 2020 ledger in memory, and `<dir>/read.db` open beside it, not yet built. */
+async function septemberLedger(t: Test) {
   const dir = t.testdir();
   const store = new InMemoryEventStore();
   t.teardown(() => store.close());
   await september2020(store);
   const readModels = ReadModels.open(`${dir}/read.db`);
   t.teardown(() => readModels.close());
+  return { dir, store, readModels };
+}
+
+/** The September 2020 ledger in memory, rebuilt into `<dir>/read.db`; `before` is that file's tables. */
+async function septemberRebuilt(t: Test) {
+  const { dir, store, readModels } = await septemberLedger(t);
   await rebuild({ store, readModels, logger: memoryLogger().logger });
   return { dir, store, readModels, before: dumpTables(`${dir}/read.db`) };
 }
@@ -256,12 +262,7 @@ t.test('beside a projector that holds a lease on read.db', async (t) => {
   });
 
   t.test('a lease whose heartbeat is older than LEASE_TIMEOUT_MS is a dead projector: ignored', async (t) => {
-    const dir = t.testdir();
-    const store = new InMemoryEventStore();
-    t.teardown(() => store.close());
-    await september2020(store);
-    const readModels = ReadModels.open(`${dir}/read.db`);
-    t.teardown(() => readModels.close());
+    const { dir, store, readModels } = await septemberLedger(t);
     const db = new Database(`${dir}/read.db`);
     db.prepare('INSERT INTO projector_leases (holder, pid, heartbeat_ms) VALUES (?, ?, ?)').run(
       'crashed',
