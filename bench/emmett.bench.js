@@ -283,7 +283,8 @@ function report(emmett, results) {
     `- Each append is one \`ClaimMade\` event (data ≈ ${sampleSize()} B) to one of ${formatCount(STREAMS)} ` +
       '`claim-<uuidv7>` streams, round-robin, with the revision the previous append to that stream returned ' +
       '(ours: `no_stream` first; Emmett: its `SQLiteEventStoreDefaultStreamVersion`, 0n, first). On a fresh file ' +
-      'per measurement, each in a process of its own; both libraries with their default options.',
+      'per measurement, each in a process of its own; both libraries with their default options (ours also ' +
+      'with `integrity: false`).',
     `- Durability settings: the journal mode each file was left in after the run, and \`synchronous\` as each library's connection reports it: ours ${settings('ours')}; Emmett ${settings('emmett-store')}.`,
     `- Rates count acknowledged (resolved) appends per second until the last append settled (time spent waiting ` +
       `out hung appends, ${TIMEOUT_MS / 1000} s each, is left out), medians of ${ROUNDS} rounds; latencies of ` +
