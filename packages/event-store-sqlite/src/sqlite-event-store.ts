@@ -21,6 +21,7 @@ import {
   validateAppend,
 } from '@ledger/event-store';
 import { type CanonicalContent, canonicalContentOf, INTEGRITY_KEY } from '@ledger/integrity';
+import type { CheckpointInBackgroundOptions } from '@ledger/wal-checkpointer';
 import type Database from 'better-sqlite3';
 import { deserializeError } from './batch-writer.js';
 import { migrate, openConnection } from './schema.js';
@@ -48,6 +49,15 @@ export interface SqliteEventStoreOptions {
    * `false` stores metadata exactly as given; events written so are reported unsealed by `ledger verify`.
    */
   readonly integrity?: boolean;
+  /**
+   * Copy the WAL back into the file on a thread of its own (`@ledger/wal-checkpointer`) rather than inside
+   * every commit that crosses SQLite's `wal_autocheckpoint`, which then stalls its batch, and with the
+   * main-thread writer the event loop, for the copy and an fsync. `true`, or options whose `onError` hears of
+   * the thread's failures (the commits then checkpoint themselves past `FALLBACK_AUTOCHECKPOINT_PAGES`). The
+   * services turn it on. Main-thread writer only: the worker writer's checkpoints already run off the caller's
+   * thread.
+   */
+  readonly backgroundCheckpoints?: boolean | CheckpointInBackgroundOptions;
 }
 
 interface EventRow {
@@ -175,6 +185,17 @@ export class SqliteEventStore implements EventStore {
 
   /** Opens (creating and migrating if needed) the store at `options.path`. */
   static async open(options: SqliteEventStoreOptions): Promise<SqliteEventStore> {
+    const background =
+      options.backgroundCheckpoints === true
+        ? {}
+        : options.backgroundCheckpoints === false
+          ? undefined
+          : options.backgroundCheckpoints;
+    if (background !== undefined && options.writer === 'worker') {
+      throw new TypeError(
+        "backgroundCheckpoints is for the main-thread writer: the worker's checkpoints already run off the caller's thread",
+      );
+    }
     const setup = openConnection(options.path, { role: 'writer' });
     try {
       migrate(setup);
@@ -186,7 +207,7 @@ export class SqliteEventStore implements EventStore {
     const writer =
       options.writer === 'worker'
         ? new WorkerThreadWriter(options.path, options.onCommit, integrity)
-        : new MainThreadWriter(options.path, options.onCommit, integrity);
+        : new MainThreadWriter(options.path, options.onCommit, integrity, background);
     return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50, integrity);
   }
 

@@ -1,4 +1,9 @@
 import { Worker } from 'node:worker_threads';
+import {
+  type CheckpointInBackgroundOptions,
+  checkpointInBackground,
+  type WalCheckpointer,
+} from '@ledger/wal-checkpointer';
 import { type AppendOutcome, type AppendRequest, BatchWriter } from './batch-writer.js';
 import { openConnection } from './schema.js';
 
@@ -47,12 +52,24 @@ interface Pending {
 export class MainThreadWriter implements Writer {
   readonly #writer: BatchWriter;
   readonly #onCommit: OnCommit | undefined;
+  readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(path: string, onCommit?: OnCommit, integrity = true) {
-    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
+  /** With `backgroundCheckpoints`, a thread copies the WAL back into the file instead of the commits. */
+  constructor(
+    path: string,
+    onCommit?: OnCommit,
+    integrity = true,
+    backgroundCheckpoints?: CheckpointInBackgroundOptions,
+  ) {
+    const connection = openConnection(path, { role: 'writer' });
+    this.#writer = new BatchWriter(connection, { integrity });
     this.#onCommit = onCommit;
+    this.#checkpointer =
+      backgroundCheckpoints === undefined
+        ? undefined
+        : checkpointInBackground(connection, backgroundCheckpoints);
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {
@@ -82,6 +99,7 @@ export class MainThreadWriter implements Writer {
 
   async close(): Promise<void> {
     this.#flush();
+    await this.#checkpointer?.close();
     this.#writer.close();
   }
 }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '@ledger/event-store';
 import { type CommitInfo, SCHEMA_VERSION, SqliteEventStore } from '@ledger/event-store-sqlite';
@@ -181,6 +183,49 @@ t.test('appends are durable: the writer connection fsyncs every commit', async (
   t.teardown(() => db.close());
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous = FULL');
+});
+
+t.test('backgroundCheckpoints: a thread, not the commits, copies the WAL back into the file', async (t) => {
+  const dir = t.testdir();
+  const body = 'x'.repeat(4000);
+  const appends = 300;
+  // 300 commits of a page or more each: under SQLite's own autocheckpoint (1000 pages) they stay in the log.
+  const fill = async (store: SqliteEventStore) => {
+    for (let index = 0; index < appends; index += 1) {
+      await store.appendToStream(`claim-${index}`, [{ type: 'ClaimMade', data: { index, body } }]);
+    }
+  };
+  const size = (name: string) => statSync(join(dir, name)).size;
+  const background = await SqliteEventStore.open({
+    path: join(dir, 'background.db'),
+    backgroundCheckpoints: { intervalMs: 10 },
+  });
+  const inline = await SqliteEventStore.open({ path: join(dir, 'inline.db') });
+  t.teardown(async () => {
+    await background.close();
+    await inline.close();
+  });
+  await fill(background);
+  await fill(inline);
+  for (let waited = 0; size('background.db') < appends * 4000 && waited < 10_000; waited += 10) {
+    await sleep(10);
+  }
+  t.ok(size('background.db') >= appends * 4000, 'the thread copied the events into the file');
+  t.ok(size('inline.db') < appends * 4000, 'without it they are still in the log');
+  await background.close();
+  const reopened = await SqliteEventStore.open({ path: join(dir, 'background.db') });
+  t.teardown(() => reopened.close());
+  let count = 0;
+  for await (const _ of reopened.readAll()) count += 1;
+  t.equal(count, appends, 'every append is there after close');
+
+  await t.rejects(
+    SqliteEventStore.open({ path: join(dir, 'worker.db'), writer: 'worker', backgroundCheckpoints: true }),
+    { name: 'TypeError', message: /main-thread writer/ },
+    "the worker writer's checkpoints already run off the caller's thread",
+  );
+  const plain = await SqliteEventStore.open({ path: join(dir, 'plain.db'), backgroundCheckpoints: false });
+  await plain.close();
 });
 
 t.test(

@@ -53,5 +53,11 @@ export {
   type RebuildRequest,
   rebuild,
 } from './projection-runtime.js';
-export { CHECKPOINT_NAME, type ProjectorLease, ReadModels, type StoredCheckpoint } from './read-models.js';
+export {
+  CHECKPOINT_NAME,
+  type ProjectorLease,
+  ReadModels,
+  type ReadModelsOptions,
+  type StoredCheckpoint,
+} from './read-models.js';
 export { LEASE_TIMEOUT_MS, READ_MODEL_TABLES, READ_MODELS_SCHEMA_VERSION } from './schema.js';

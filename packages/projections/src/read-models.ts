@@ -1,3 +1,8 @@
+import {
+  type CheckpointInBackgroundOptions,
+  checkpointInBackground,
+  type WalCheckpointer,
+} from '@ledger/wal-checkpointer';
 import type Database from 'better-sqlite3';
 import { ProjectionError } from './errors.js';
 import { openReadDb } from './schema.js';
@@ -14,6 +19,11 @@ export interface ProjectorLease {
   readonly holder: string;
   readonly pid: number;
   readonly heartbeatMs: number;
+}
+
+export interface ReadModelsOptions {
+  /** `true`, or options whose `onError` hears of the checkpointer thread's failures (see `ReadModels.open`). */
+  readonly backgroundCheckpoints?: boolean | CheckpointInBackgroundOptions;
 }
 
 /** The name of the checkpoint row all read-model projections share (they commit in one transaction). */
@@ -41,6 +51,7 @@ let internalsOf: (readModels: ReadModels) => Internals;
  */
 export class ReadModels {
   readonly #internals: Internals;
+  readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
 
   static {
@@ -50,7 +61,8 @@ export class ReadModels {
     };
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, checkpointer: WalCheckpointer | undefined) {
+    this.#checkpointer = checkpointer;
     const statements = new Map<string, Database.Statement>();
     this.#internals = {
       db,
@@ -66,9 +78,29 @@ export class ReadModels {
     };
   }
 
-  /** Opens (creating and migrating if needed) the read models at `path`. */
-  static open(path: string): ReadModels {
-    return new ReadModels(openReadDb(path, { queryOnly: false }));
+  /**
+   * Opens (creating and migrating if needed) the read models at `path`. `backgroundCheckpoints` (the
+   * projector's) copies the WAL back into read.db on a thread of its own (`@ledger/wal-checkpointer`) instead of
+   * inside the batch whose commit crosses SQLite's `wal_autocheckpoint`: such a batch, and every event waiting
+   * behind it, was the tail of the lag from a 201 to the read model.
+   */
+  static open(path: string, options: ReadModelsOptions = {}): ReadModels {
+    const db = openReadDb(path, { queryOnly: false });
+    const background =
+      options.backgroundCheckpoints === true
+        ? {}
+        : options.backgroundCheckpoints === false
+          ? undefined
+          : options.backgroundCheckpoints;
+    try {
+      return new ReadModels(
+        db,
+        background === undefined ? undefined : checkpointInBackground(db, background),
+      );
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   /** The stored checkpoint, or `undefined` when nothing was folded yet. */
@@ -90,10 +122,14 @@ export class ReadModels {
     return rows.map((row) => ({ holder: row.holder, pid: row.pid, heartbeatMs: row.heartbeat_ms }));
   }
 
-  /** Closes the connection. Idempotent; stop the runtime first. */
+  /**
+   * Closes the connection. Idempotent; stop the runtime first. A checkpointer thread is told to stop and exits
+   * on its own (it never keeps the process alive).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    void this.#checkpointer?.close();
     this.#internals.db.close();
   }
 }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from '@ledger/event-store';
 import { InMemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
@@ -345,6 +346,31 @@ t.test('a second ClaimMade of a claim (the decider never writes one) is left out
     lines().filter((line) => line.level === 40),
     [{ position: 2, reason: 'a second ClaimMade for this claim' }],
   );
+});
+
+t.test('backgroundCheckpoints: a thread, not the batches, copies the WAL back into read.db', async (t) => {
+  const dir = t.testdir();
+  const store = new InMemoryEventStore();
+  await september2020(store);
+  const background = ReadModels.open(`${dir}/background.db`, { backgroundCheckpoints: { intervalMs: 10 } });
+  const inline = ReadModels.open(`${dir}/inline.db`, { backgroundCheckpoints: false });
+  const runtimes = [background, inline].map(
+    (readModels) => new ProjectionRuntime({ store, readModels, logger: memoryLogger().logger }),
+  );
+  t.teardown(async () => {
+    for (const runtime of runtimes) await runtime.stop();
+    background.close();
+    inline.close();
+    await store.close();
+  });
+  for (const runtime of runtimes) runtime.start();
+  await eventually(() => runtimes.every((runtime) => runtime.position() === 9));
+  const size = (name: string) => statSync(`${dir}/${name}`).size;
+  // A WAL database's file holds only its first page until a checkpoint copies the log back.
+  await eventually(() => size('background.db') > size('inline.db'));
+  t.equal(size('inline.db'), 4096, 'the batches left their pages in the log');
+  t.ok(size('background.db') > 4096, 'the thread copied the tables into read.db');
+  t.same(dumpTables(`${dir}/background.db`), dumpTables(`${dir}/inline.db`), 'the same read models');
 });
 
 t.test('a second runtime on the same read models is refused', async (t) => {

@@ -9,6 +9,7 @@ import {
   LedgerMetrics,
   StateStore,
 } from '@ledger/http';
+import { CHECKPOINTER_FAILED } from '@ledger/wal-checkpointer';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -37,7 +38,12 @@ export async function startIngest(
   const logger = createLogger(config, 'ingest');
   await mkdir(config.dataDir, { recursive: true });
   const metrics = new LedgerMetrics({ service: 'ingest' });
-  const store = await openEventStore(config, { sqlite: { onCommit: metrics.recordCommit } });
+  const store = await openEventStore(config, {
+    sqlite: {
+      onCommit: metrics.recordCommit,
+      backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, CHECKPOINTER_FAILED) },
+    },
+  });
   const state = StateStore.open(join(config.dataDir, 'state.db'), {
     idempotencyTtlMs: config.idempotencyTtlMs,
   });

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openEventStore } from '@ledger/config';
 import { SqliteEventStore } from '@ledger/event-store-sqlite';
 import { ReadModels } from '@ledger/projections';
+import { CHECKPOINTER_FAILED } from '@ledger/wal-checkpointer';
 import { pino } from 'pino';
 import type { FromProjectorThread, ProjectorThreadData, ToProjectorThread } from './projector-thread.js';
 import { startProjector } from './start-projector.js';
@@ -22,7 +23,9 @@ const logger = pino(
 );
 
 const store = await openEventStore(data.config);
-const readModels = ReadModels.open(join(data.config.dataDir, 'read.db'));
+const readModels = ReadModels.open(join(data.config.dataDir, 'read.db'), {
+  backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, CHECKPOINTER_FAILED) },
+});
 const projector = await startProjector({
   store,
   readModels,

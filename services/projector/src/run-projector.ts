@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createLogger, loadConfig, openEventStore } from '@ledger/config';
 import { createHttpApp, type HttpApp, healthRoutes, LedgerMetrics, metricsPlugin } from '@ledger/http';
 import { ReadModels } from '@ledger/projections';
+import { CHECKPOINTER_FAILED } from '@ledger/wal-checkpointer';
 import type { DestinationStream } from 'pino';
 import { type RunningProjector, startProjector } from './start-projector.js';
 
@@ -33,7 +34,9 @@ export async function runProjector(
   const logger = createLogger(config, 'projector', logDestination);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openEventStore(config);
-  const readModels = ReadModels.open(join(config.dataDir, 'read.db'));
+  const readModels = ReadModels.open(join(config.dataDir, 'read.db'), {
+    backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, CHECKPOINTER_FAILED) },
+  });
   const projector = await startProjector({
     store,
     readModels,
