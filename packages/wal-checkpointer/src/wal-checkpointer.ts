@@ -51,6 +51,29 @@ export interface CheckpointerThreadData {
 }
 
 /**
+ * One step of the thread's loop: a PASSIVE checkpoint. A busy file (another checkpoint runs: the owner's
+ * fallback, a rebuild's TRUNCATE) is skipped silently; other failures are reported once per spell of them, so a
+ * file that stays broken does not report five times a second. Package-internal, exported for its tests.
+ */
+export function checkpointStep(
+  connection: { pragma(source: string): unknown },
+  report: (error: unknown) => void,
+): () => void {
+  let failing = false;
+  return () => {
+    try {
+      connection.pragma('wal_checkpoint(PASSIVE)');
+      failing = false;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return;
+      if (!failing) report(error);
+      failing = true;
+    }
+  };
+}
+
+/**
  * A thread with its own connection to a WAL database that runs `PRAGMA wal_checkpoint(PASSIVE)` every
  * `intervalMs`: it copies committed pages back into the database file without ever waiting for, or blocking,
  * the readers and the writer. Start it with `checkpointInBackground`, which also sets up the hot connection.

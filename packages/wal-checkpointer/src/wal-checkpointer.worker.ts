@@ -4,10 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type {
-  CheckpointerThreadData,
-  FromCheckpointerThread,
-  ToCheckpointerThread,
+import {
+  type CheckpointerThreadData,
+  checkpointStep,
+  type FromCheckpointerThread,
+  type ToCheckpointerThread,
 } from './wal-checkpointer.js';
 
 const port = parentPort!;
@@ -28,19 +29,7 @@ try {
   // timeout 0: a checkpoint that finds another one running (the owner's fallback, a rebuild's TRUNCATE) skips.
   db = new Database(path, { fileMustExist: true, timeout: 0 });
   db.pragma(`synchronous = ${synchronous}`);
-  let failing = false;
-  const connection = db;
-  timer = setInterval(() => {
-    try {
-      connection.pragma('wal_checkpoint(PASSIVE)');
-      failing = false;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return;
-      if (!failing) report(error);
-      failing = true;
-    }
-  }, intervalMs);
+  timer = setInterval(checkpointStep(db, report), intervalMs);
 } catch (error) {
   report(error);
 }

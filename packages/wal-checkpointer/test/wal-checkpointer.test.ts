@@ -8,6 +8,7 @@ import {
 } from '@ledger/wal-checkpointer';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { checkpointStep } from '../src/wal-checkpointer.js';
 
 const ROWS = 300;
 const ROW_BYTES = 4096;
@@ -74,27 +75,54 @@ t.test('close() stops the thread and is idempotent', async (t) => {
   t.equal(fileSize(path), before, 'nothing is copied back after close');
 });
 
-t.test('reports a file it cannot use, once per spell of failures, and still closes', async (t) => {
+t.test('reports a file it cannot open, and still closes', async (t) => {
   const dir = t.testdir();
-  const missing: Error[] = [];
-  const absent = new WalCheckpointer({ path: `${dir}/absent.db`, synchronous: 1, intervalMs: 10 }, (error) =>
-    missing.push(error),
-  );
-  await eventually(t, () => missing.length > 0, 'the open failure');
-  await absent.close();
-  t.match(missing, [{ message: /absent\.db.*(unable to open|does not exist)/ }]);
+  for (const [name, pattern] of [
+    ['absent.db', /absent\.db: unable to open/],
+    ['garbage.db', /garbage\.db: file is not a database/],
+  ] as const) {
+    if (name === 'garbage.db') writeFileSync(`${dir}/${name}`, randomBytes(8192));
+    const errors: Error[] = [];
+    const checkpointer = new WalCheckpointer(
+      { path: `${dir}/${name}`, synchronous: 1, intervalMs: 5 },
+      (error) => errors.push(error),
+    );
+    await eventually(t, () => errors.length > 0, `the failure on ${name}`);
+    await sleep(50);
+    await checkpointer.close();
+    t.match(errors, [{ message: pattern }], `${name}: one report`);
+  }
+});
 
-  // A file that is not a database opens (lazily), then every checkpoint fails: one report, not one per tick.
-  writeFileSync(`${dir}/garbage.db`, randomBytes(8192));
-  const failures: Error[] = [];
-  const garbage = new WalCheckpointer({ path: `${dir}/garbage.db`, synchronous: 1, intervalMs: 5 }, (error) =>
-    failures.push(error),
-  );
-  await eventually(t, () => failures.length > 0, 'the checkpoint failure');
-  await sleep(100);
-  await garbage.close();
-  t.equal(failures.length, 1, 'twenty-odd failing checkpoints, one report');
-  t.match(failures[0], { message: /garbage\.db: file is not a database/, code: 'SQLITE_NOTADB' });
+t.test('a checkpoint step reports failures once per spell, and skips a busy file', async (t) => {
+  const db = walDatabase(t).db;
+  // The step's connection: the real one, or one whose next checkpoint throws what SQLite would.
+  let failure: Error | undefined;
+  const connection = {
+    pragma(source: string): unknown {
+      if (failure !== undefined) throw failure;
+      return db.pragma(source);
+    },
+  };
+  const reports: unknown[] = [];
+  const step = checkpointStep(connection, (error) => reports.push(error));
+  const sqliteError = (code: string) => Object.assign(new Error(code), { code });
+  step();
+  failure = sqliteError('SQLITE_BUSY');
+  step();
+  failure = sqliteError('SQLITE_LOCKED');
+  step();
+  t.same(reports, [], 'a busy or locked file is skipped without a report');
+  failure = sqliteError('SQLITE_IOERR');
+  step();
+  step();
+  step();
+  t.equal(reports.length, 1, 'three failing steps, one report');
+  failure = undefined;
+  step();
+  failure = sqliteError('SQLITE_CORRUPT');
+  step();
+  t.match(reports, [{ code: 'SQLITE_IOERR' }, { code: 'SQLITE_CORRUPT' }], 'a new spell after a success');
 });
 
 t.test('refuses what has no WAL to checkpoint', async (t) => {
