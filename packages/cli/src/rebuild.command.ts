@@ -35,7 +35,7 @@ export async function runRebuild(
     });
     return last;
   } finally {
-    readModels.close();
+    await readModels.close();
     await store.close();
   }
 }

@@ -64,12 +64,17 @@ export class MainThreadWriter implements Writer {
     backgroundCheckpoints?: CheckpointInBackgroundOptions,
   ) {
     const connection = openConnection(path, { role: 'writer' });
+    try {
+      this.#checkpointer =
+        backgroundCheckpoints === undefined
+          ? undefined
+          : checkpointInBackground(connection, backgroundCheckpoints);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
     this.#writer = new BatchWriter(connection, { integrity });
     this.#onCommit = onCommit;
-    this.#checkpointer =
-      backgroundCheckpoints === undefined
-        ? undefined
-        : checkpointInBackground(connection, backgroundCheckpoints);
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {

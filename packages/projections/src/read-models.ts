@@ -1,4 +1,5 @@
 import {
+  backgroundCheckpointOptions,
   type CheckpointInBackgroundOptions,
   checkpointInBackground,
   type WalCheckpointer,
@@ -46,13 +47,14 @@ let internalsOf: (readModels: ReadModels) => Internals;
  * ```ts
  * const readModels = ReadModels.open('./data/read.db');
  * readModels.checkpoint(); // { position: 42, prepare: 42n } or undefined before the first batch
- * readModels.close();
+ * await readModels.close();
  * ```
  */
 export class ReadModels {
   readonly #internals: Internals;
   readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   static {
     internalsOf = (readModels) => {
@@ -86,12 +88,7 @@ export class ReadModels {
    */
   static open(path: string, options: ReadModelsOptions = {}): ReadModels {
     const db = openReadDb(path, { queryOnly: false });
-    const background =
-      options.backgroundCheckpoints === true
-        ? {}
-        : options.backgroundCheckpoints === false
-          ? undefined
-          : options.backgroundCheckpoints;
+    const background = backgroundCheckpointOptions(options.backgroundCheckpoints);
     try {
       return new ReadModels(
         db,
@@ -123,14 +120,23 @@ export class ReadModels {
   }
 
   /**
-   * Closes the connection. Idempotent; stop the runtime first. A checkpointer thread is told to stop and exits
-   * on its own (it never keeps the process alive).
+   * Closes the connection. Idempotent; stop the runtime first. Without a checkpointer thread it is closed at
+   * once. With one, the thread is stopped first and the connection closed after it, so that it is the last
+   * one and checkpoints the rest of the log and removes it (await it before the process exits); the read
+   * models refuse work from the call on.
    */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
-    void this.#checkpointer?.close();
-    this.#internals.db.close();
+    const db = this.#internals.db;
+    const checkpointer = this.#checkpointer;
+    if (checkpointer === undefined) {
+      db.close();
+      this.#closing = Promise.resolve();
+    } else {
+      this.#closing = checkpointer.close().finally(() => db.close());
+    }
+    return this.#closing;
   }
 }
 

@@ -1,8 +1,10 @@
 export {
+  backgroundCheckpointOptions,
   CHECKPOINTER_FAILED,
   type CheckpointInBackgroundOptions,
   checkpointInBackground,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
   FALLBACK_AUTOCHECKPOINT_PAGES,
-  WalCheckpointer,
+  JOURNAL_SIZE_LIMIT_BYTES,
+  type WalCheckpointer,
 } from './wal-checkpointer.js';

@@ -1,9 +1,9 @@
 /**
  * WAL checkpoints on a thread of their own. In WAL mode SQLite copies the log back into the database file
- * (a checkpoint, with an fsync of the file) from inside whichever commit crosses `wal_autocheckpoint` pages, so
- * every thousandth page or so a commit on the hot thread also pays for copying megabytes and waiting for the
- * disk. Profiles of the ledger under load showed those commits as the tail of its latencies: the projector's
- * batches (the lag from a 201 to the read model) and the group commits of the main thread.
+ * (a checkpoint, with an fsync of the file) from inside whichever commit takes the log past `wal_autocheckpoint`
+ * pages, so every thousandth page or so a commit on the hot thread also pays for copying megabytes and waiting
+ * for the disk. Under load those commits were the tail of the ledger's latencies: the projector's batches
+ * (the lag from a 201 to the read model) and the group commits of the main thread.
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
@@ -13,25 +13,46 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
 
 /**
  * `wal_autocheckpoint` of a connection whose checkpoints run in the background. A checkpoint that runs beside
- * commits can copy the log but never catch up with its end under continuous writes, so the log would not be
- * reset and would grow. The hot connection still checkpoints itself past this many pages (40 MB with 4 KiB
- * pages): by then the thread has copied nearly all of the log, so that checkpoint is short, and it resets
- * the log. It is also what bounds the log if the thread fails.
+ * continuous commits copies the log but rarely reaches its very end, and SQLite rewinds the log (at the next
+ * commit, once no reader needs the old frames) only after a checkpoint that reached it. So the hot connection
+ * still checkpoints itself past this many pages (40 MB with 4 KiB pages); by then the thread has copied and
+ * synced nearly all of the log, so that checkpoint has little left to copy or sync.
  */
 export const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** What a service logs (at warn) when its checkpointer reports a failure through `onError`. */
+/** SQLite's default `wal_autocheckpoint`, given back to the hot connection if its thread dies. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * `journal_size_limit` of the hot connection: when the log is rewound, a `-wal` file larger than this (a long
+ * rebuild's, or one that grew while a reader held old frames) is truncated back to it.
+ */
+export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** What a service logs (at warn) with the error its checkpointer reports through `onError`. */
 export const CHECKPOINTER_FAILED =
-  'background WAL checkpoints failed: commits checkpoint the WAL themselves past FALLBACK_AUTOCHECKPOINT_PAGES';
+  'background WAL checkpoints failed; the commits checkpoint the log themselves';
 
 export interface CheckpointInBackgroundOptions {
   /** How often to checkpoint (default `DEFAULT_CHECKPOINT_INTERVAL_MS`). */
   readonly intervalMs?: number;
   /**
-   * Told when the thread cannot open the file or a checkpoint fails (once per spell of failures). The log
-   * stays bounded by the hot connection's own checkpoints (`FALLBACK_AUTOCHECKPOINT_PAGES`).
+   * Told when the thread cannot open the file or a checkpoint fails (once per spell of failures; it retries
+   * every interval), and when the thread dies (the hot connection then checkpoints itself as SQLite would).
    */
   readonly onError?: (error: Error) => void;
+}
+
+/**
+ * The `backgroundCheckpoints` option of the ledger's SQLite owners: `true` (default options), `false` or
+ * absent (SQLite's own checkpoints), or options.
+ */
+export function backgroundCheckpointOptions(
+  option: boolean | CheckpointInBackgroundOptions | undefined,
+): CheckpointInBackgroundOptions | undefined {
+  if (option === true) return {};
+  if (option === false) return undefined;
+  return option;
 }
 
 /** Messages between `WalCheckpointer` and its thread (`wal-checkpointer.worker.ts`). */
@@ -45,28 +66,46 @@ export type FromCheckpointerThread = {
 /** What the thread needs to open its own connection to the file. */
 export interface CheckpointerThreadData {
   readonly path: string;
-  /** `PRAGMA synchronous` of the hot connection, so that checkpoints sync the file as its commits would. */
+  /** `PRAGMA synchronous` of the hot connection, so that checkpoints sync the file as its own would. */
   readonly synchronous: number;
   readonly intervalMs: number;
 }
 
+/** The row of `PRAGMA wal_checkpoint`: busy (another checkpoint holds the lock), frames in the log, frames copied. */
+interface CheckpointResult {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+/** What `checkpointStep` needs of a connection: better-sqlite3's `pragma`. */
+export interface CheckpointConnection {
+  pragma(source: string): unknown;
+}
+
 /**
- * One step of the thread's loop: a PASSIVE checkpoint. A busy file (another checkpoint runs: the owner's
- * fallback, a rebuild's TRUNCATE) is skipped silently; other failures are reported once per spell of them, so a
- * file that stays broken does not report five times a second. Package-internal, exported for its tests.
+ * One step of the thread's loop: connect if not yet connected, run a PASSIVE checkpoint and, when it stopped
+ * short of the end of the log, call `copied()` (the thread syncs the file there: SQLite syncs it only after a
+ * checkpoint that reached the end). A busy checkpoint lock (the owner's fallback, a
+ * rebuild's TRUNCATE) and a busy file (recovery by another process) are not failures; others are reported
+ * once per spell of them, so that a file that stays broken does not report five times a second, and the
+ * next step tries again. Package-internal, exported for its tests.
  */
 export function checkpointStep(
-  connection: { pragma(source: string): unknown },
+  connect: () => CheckpointConnection,
   report: (error: unknown) => void,
+  copied: () => void = () => {},
 ): () => void {
   let failing = false;
   return () => {
     try {
-      connection.pragma('wal_checkpoint(PASSIVE)');
+      const [result] = connect().pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
       failing = false;
+      if (result === undefined || result.busy !== 0) return;
+      if (result.checkpointed > 0 && result.checkpointed < result.log) copied();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return;
+      const code = String((error as { code?: unknown }).code ?? '');
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return;
       if (!failing) report(error);
       failing = true;
     }
@@ -75,17 +114,22 @@ export function checkpointStep(
 
 /**
  * A thread with its own connection to a WAL database that runs `PRAGMA wal_checkpoint(PASSIVE)` every
- * `intervalMs`: it copies committed pages back into the database file without ever waiting for, or blocking,
- * the readers and the writer. Start it with `checkpointInBackground`, which also sets up the hot connection.
+ * `intervalMs`: it copies committed pages back into the database file without waiting for, or locking out,
+ * the readers and the writer (it does share the disk with them). Started by `checkpointInBackground`, which
+ * also sets up the hot connection.
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   #closed: Promise<void> | undefined;
 
-  constructor(data: CheckpointerThreadData, onError?: (error: Error) => void) {
+  constructor(
+    data: CheckpointerThreadData,
+    onError: ((error: Error) => void) | undefined,
+    onThreadGone: () => void,
+  ) {
     this.#worker = new Worker(new URL('./wal-checkpointer.worker.js', import.meta.url), { workerData: data });
-    // Never what keeps a process alive: its owner's connection does that, and closes it.
+    // Not what keeps a process alive while it runs: its owner's connection is. close() refs it again.
     this.#worker.unref();
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('message', (message: FromCheckpointerThread) => {
@@ -96,9 +140,14 @@ export class WalCheckpointer {
       );
     });
     this.#worker.on('error', (error) => onError?.(error));
+    this.#worker.once('exit', (code) => {
+      if (this.#closed !== undefined) return;
+      onThreadGone();
+      onError?.(new Error(`the WAL checkpointer thread of ${data.path} exited (code ${code})`));
+    });
   }
 
-  /** Stops the thread and closes its connection. Idempotent. */
+  /** Stops the thread and closes its connection; resolves once the thread has exited. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       // Referenced again, so that the process waits for the exit it is awaiting.
@@ -111,9 +160,10 @@ export class WalCheckpointer {
 }
 
 /**
- * Moves the WAL checkpoints of `db`'s file off `db`'s thread: `db` checkpoints itself only past
- * `FALLBACK_AUTOCHECKPOINT_PAGES`, and a `WalCheckpointer` thread checkpoints the file every `intervalMs`.
- * Close the checkpointer when closing `db`.
+ * Moves the WAL checkpoints of `db`'s file off `db`'s thread: a `WalCheckpointer` thread checkpoints the file
+ * every `intervalMs`, and `db` checkpoints itself only past `FALLBACK_AUTOCHECKPOINT_PAGES` (back to SQLite's
+ * 1 000 should the thread die), truncating its log to `JOURNAL_SIZE_LIMIT_BYTES` when it is rewound. Close
+ * the checkpointer before `db`, so that `db`, closing last, checkpoints the rest and removes the log.
  *
  * @example
  * ```ts
@@ -132,10 +182,14 @@ export function checkpointInBackground(
   if (db.memory) throw new TypeError('an in-memory database has no WAL to checkpoint');
   const mode = db.pragma('journal_mode', { simple: true });
   if (mode !== 'wal') throw new TypeError(`${db.name} is in journal mode ${String(mode)}, not WAL`);
+  const intervalMs = options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  if (!Number.isInteger(intervalMs) || intervalMs < 1) {
+    throw new RangeError(`intervalMs must be a positive integer, not ${intervalMs}`);
+  }
   const synchronous = db.pragma('synchronous', { simple: true }) as number;
   db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
-  return new WalCheckpointer(
-    { path: db.name, synchronous, intervalMs: options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS },
-    options.onError,
-  );
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+  return new WalCheckpointer({ path: db.name, synchronous, intervalMs }, options.onError, () => {
+    if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+  });
 }

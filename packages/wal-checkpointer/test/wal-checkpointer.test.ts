@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkpointInBackground,
   FALLBACK_AUTOCHECKPOINT_PAGES,
-  WalCheckpointer,
+  JOURNAL_SIZE_LIMIT_BYTES,
 } from '@ledger/wal-checkpointer';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
@@ -23,7 +23,7 @@ function walDatabase(t: Test, name = 'test.db'): { db: Database.Database; path: 
   return { db, path };
 }
 
-/** One commit per row, each a page or more of the log: `ROWS` pages in all, far below the fallback. */
+/** One commit per row, a few pages of the log each (about 1 000 in all): far below the fallback. */
 function insertRows(db: Database.Database): void {
   const insert = db.prepare('INSERT INTO blobs (body) VALUES (?)');
   for (let row = 0; row < ROWS; row += 1) insert.run(randomBytes(ROW_BYTES));
@@ -48,6 +48,11 @@ t.test('the thread copies committed pages back into the database file', async (t
     db.pragma('wal_autocheckpoint', { simple: true }),
     FALLBACK_AUTOCHECKPOINT_PAGES,
     'the hot connection checkpoints itself only past the fallback',
+  );
+  t.equal(
+    db.pragma('journal_size_limit', { simple: true }),
+    JOURNAL_SIZE_LIMIT_BYTES,
+    'and keeps its log small',
   );
   insertRows(db);
   await eventually(t, () => fileSize(path) >= ROWS * ROW_BYTES, 'the rows to reach the database file');
@@ -75,44 +80,91 @@ t.test('close() stops the thread and is idempotent', async (t) => {
   t.equal(fileSize(path), before, 'nothing is copied back after close');
 });
 
-t.test('reports a file it cannot open, and still closes', async (t) => {
+t.test('a checkpoint step connects lazily and retries a file it cannot open', async (t) => {
   const dir = t.testdir();
-  for (const [name, pattern] of [
-    ['absent.db', /absent\.db: unable to open/],
-    ['garbage.db', /garbage\.db: file is not a database/],
-  ] as const) {
-    if (name === 'garbage.db') writeFileSync(`${dir}/${name}`, randomBytes(8192));
-    const errors: Error[] = [];
-    const checkpointer = new WalCheckpointer(
-      { path: `${dir}/${name}`, synchronous: 1, intervalMs: 5 },
-      (error) => errors.push(error),
-    );
-    await eventually(t, () => errors.length > 0, `the failure on ${name}`);
-    await sleep(50);
-    await checkpointer.close();
-    t.match(errors, [{ message: pattern }], `${name}: one report`);
-  }
+  const path = `${dir}/later.db`;
+  const reports: unknown[] = [];
+  let connection: Database.Database | undefined;
+  const step = checkpointStep(
+    () => (connection ??= new Database(path, { fileMustExist: true })),
+    (error) => reports.push(error),
+  );
+  step();
+  step();
+  t.match(reports, [{ message: /unable to open|does not exist/ }], 'a missing file: reported');
+  t.equal(reports.length, 1, 'once');
+  const created = new Database(path);
+  created.pragma('journal_mode = WAL');
+  created.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY)');
+  t.teardown(() => {
+    connection?.close();
+    created.close();
+  });
+  step();
+  t.ok(connection?.open, 'the next step connects once the file exists');
+  t.equal(reports.length, 1, 'and reports nothing more');
 });
 
-t.test('a checkpoint step reports failures once per spell, and skips a busy file', async (t) => {
+t.test('a checkpoint step syncs the file after a checkpoint that stopped short of the log end', async (t) => {
+  const { db, path } = walDatabase(t);
+  db.pragma('wal_autocheckpoint = 0');
+  const insert = db.prepare('INSERT INTO blobs (body) VALUES (?)');
+  let syncs = 0;
+  const step = checkpointStep(
+    () => db,
+    (error) => t.fail(String(error)),
+    () => {
+      syncs += 1;
+    },
+  );
+  step();
+  t.equal(syncs, 0, 'a checkpoint that reached the end: SQLite synced the file itself');
+  insert.run(randomBytes(ROW_BYTES));
+  // A reader on an older snapshot: the checkpoint may copy only the frames it does not need.
+  const reader = new Database(path, { readonly: true });
+  t.teardown(() => reader.close());
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM blobs').get();
+  insert.run(randomBytes(ROW_BYTES));
+  step();
+  t.equal(syncs, 1, 'a checkpoint held back by the reader: synced by the step');
+  reader.exec('COMMIT');
+  step();
+  t.equal(syncs, 1, 'the rest, to the end of the log: not again');
+});
+
+t.test('a checkpoint step reports failures once per spell, and skips a busy lock or file', async (t) => {
   const db = walDatabase(t).db;
-  // The step's connection: the real one, or one whose next checkpoint throws what SQLite would.
+  // The step's connection: the real one, or one that answers or throws what SQLite would.
   let failure: Error | undefined;
+  let busyRow = false;
   const connection = {
     pragma(source: string): unknown {
       if (failure !== undefined) throw failure;
+      if (busyRow) return [{ busy: 1, log: -1, checkpointed: -1 }];
       return db.pragma(source);
     },
   };
   const reports: unknown[] = [];
-  const step = checkpointStep(connection, (error) => reports.push(error));
+  let syncs = 0;
+  const step = checkpointStep(
+    () => connection,
+    (error) => reports.push(error),
+    () => {
+      syncs += 1;
+    },
+  );
   const sqliteError = (code: string) => Object.assign(new Error(code), { code });
   step();
-  failure = sqliteError('SQLITE_BUSY');
+  busyRow = true;
   step();
-  failure = sqliteError('SQLITE_LOCKED');
+  busyRow = false;
+  failure = sqliteError('SQLITE_BUSY_RECOVERY');
   step();
-  t.same(reports, [], 'a busy or locked file is skipped without a report');
+  failure = sqliteError('SQLITE_LOCKED_SHAREDCACHE');
+  step();
+  t.same(reports, [], 'a busy checkpoint lock, a busy or locked file: skipped without a report');
+  t.equal(syncs, 0, 'and nothing synced');
   failure = sqliteError('SQLITE_IOERR');
   step();
   step();
@@ -123,6 +175,7 @@ t.test('a checkpoint step reports failures once per spell, and skips a busy file
   failure = sqliteError('SQLITE_CORRUPT');
   step();
   t.match(reports, [{ code: 'SQLITE_IOERR' }, { code: 'SQLITE_CORRUPT' }], 'a new spell after a success');
+  t.equal(reports.length, 2);
 });
 
 t.test('refuses what has no WAL to checkpoint', async (t) => {
@@ -133,5 +186,9 @@ t.test('refuses what has no WAL to checkpoint', async (t) => {
   const rollback = new Database(path);
   t.teardown(() => rollback.close());
   t.throws(() => checkpointInBackground(rollback), /journal mode delete, not WAL/);
+  const { db } = walDatabase(t);
+  for (const intervalMs of [0, 1.5, Number.NaN]) {
+    t.throws(() => checkpointInBackground(db, { intervalMs }), RangeError, `intervalMs ${intervalMs}`);
+  }
   t.equal(rollback.pragma('wal_autocheckpoint', { simple: true }), 1000, 'left as it was');
 });

@@ -43,7 +43,7 @@ port.on('message', (message: ToProjectorThread) => {
   port.removeAllListeners('message');
   void (async () => {
     await projector.close();
-    readModels.close();
+    await readModels.close();
     await store.close();
     post({ kind: 'stopped', position: projector.runtime.position() });
     port.close();

@@ -58,7 +58,7 @@ export async function runProjector(
       closing ??= (async () => {
         await app.close();
         await projector.close();
-        readModels.close();
+        await readModels.close();
         await store.close();
       })();
       return closing;
