@@ -190,8 +190,16 @@ function summarise(scenario, runs) {
   };
 }
 
+/**
+ * The peer's rate to divide by: only when it acknowledged appends and every one of them was in the file
+ * afterwards (the target compares durable appends). Otherwise `undefined`: no ratio.
+ */
+function durableRate(cell) {
+  return cell.rate > 0 && cell.readBack === cell.expectedBack ? cell.rate : undefined;
+}
+
 function scenarioTable(cells) {
-  const peer = cells['emmett-store'].rate;
+  const peer = durableRate(cells['emmett-store']);
   const rows = Object.entries(PATHS).map(([path, { label }]) => {
     const cell = cells[path];
     const latencies = Float64Array.from(cell.latencies);
@@ -206,7 +214,7 @@ function scenarioTable(cells) {
       formatCount(cell.hung),
       `${formatCount(cell.readBack)} / ${formatCount(cell.expectedBack)}`,
       formatCount(cell.rows),
-      path === 'emmett-store' || !(peer > 0) ? '—' : formatRatio(cell.rate / peer),
+      path === 'emmett-store' || peer === undefined ? '—' : formatRatio(cell.rate / peer),
     ];
   });
   return markdownTable(
@@ -306,9 +314,10 @@ function report(emmett, results) {
       ...failureNotes(cells),
     );
     const peer = cells['emmett-store'];
+    const peerRate = durableRate(peer);
     ratios.push(
-      peer.rate > 0
-        ? `${scenario.appenders}: ${formatRatio(cells.ours.rate / peer.rate)}`
+      peerRate !== undefined
+        ? `${scenario.appenders}: ${formatRatio(cells.ours.rate / peerRate)}`
         : `${scenario.appenders}: no ratio (Emmett’s store API acknowledged ${formatCount(peer.acknowledged)} of ` +
             `the ${formatCount(peer.attempted)} measured appends planned; of all ${formatCount(peer.expectedBack)} it ` +
             `acknowledged, warm-up included, ${formatCount(peer.readBack)} were in the file afterwards; ` +
