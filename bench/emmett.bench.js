@@ -191,8 +191,8 @@ function summarise(scenario, runs) {
 }
 
 /**
- * The peer's rate to divide by: only when it acknowledged appends and every one of them was in the file
- * afterwards (the target compares durable appends). Otherwise `undefined`: no ratio.
+ * A path's rate for a ratio: only when it acknowledged appends and every one of them was in the file
+ * afterwards (the target compares durable appends), ours as the peer's. Otherwise `undefined`: no ratio.
  */
 function durableRate(cell) {
   return cell.rate > 0 && cell.readBack === cell.expectedBack ? cell.rate : undefined;
@@ -214,7 +214,9 @@ function scenarioTable(cells) {
       formatCount(cell.hung),
       `${formatCount(cell.readBack)} / ${formatCount(cell.expectedBack)}`,
       formatCount(cell.rows),
-      path === 'emmett-store' || peer === undefined ? '—' : formatRatio(cell.rate / peer),
+      path === 'emmett-store' || peer === undefined || durableRate(cell) === undefined
+        ? '—'
+        : formatRatio(cell.rate / peer),
     ];
   });
   return markdownTable(
@@ -315,10 +317,14 @@ function report(emmett, results) {
     );
     const peer = cells['emmett-store'];
     const peerRate = durableRate(peer);
+    const oursRate = durableRate(cells.ours);
     ratios.push(
-      peerRate !== undefined
-        ? `${scenario.appenders}: ${formatRatio(cells.ours.rate / peerRate)}`
-        : `${scenario.appenders}: no ratio (Emmett’s store API acknowledged ${formatCount(peer.acknowledged)} of ` +
+      oursRate === undefined
+        ? `${scenario.appenders}: no ratio (ours: ${formatCount(cells.ours.readBack)} of ` +
+            `${formatCount(cells.ours.expectedBack)} acknowledged appends in the file afterwards)`
+        : peerRate !== undefined
+          ? `${scenario.appenders}: ${formatRatio(oursRate / peerRate)}`
+          : `${scenario.appenders}: no ratio (Emmett’s store API acknowledged ${formatCount(peer.acknowledged)} of ` +
             `the ${formatCount(peer.attempted)} measured appends planned; of all ${formatCount(peer.expectedBack)} it ` +
             `acknowledged, warm-up included, ${formatCount(peer.readBack)} were in the file afterwards; ` +
             `${formatCount(peer.hung)} hung)`,

@@ -594,14 +594,20 @@ function handledBy(projection: Projection, decoded: readonly ProjectedEvent[]): 
   return decoded.filter((projected) => projection.handles.includes(projected.event.type));
 }
 
-/** `wal_checkpoint(TRUNCATE)` without waiting on readers; says so when a reader kept the WAL. */
+/**
+ * `wal_checkpoint(TRUNCATE)` without waiting on readers; says so when a reader (or a projector's checkpointer
+ * thread, during a forced rebuild) kept the WAL.
+ */
 function truncateWal(db: Database.Database, log: Logger): void {
   const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
   try {
     db.pragma('busy_timeout = 0');
     const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
     if (result !== undefined && result.busy !== 0)
-      log.info({ walFrames: result.log }, 'read.db WAL kept by a reader; a later checkpoint truncates it');
+      log.info(
+        { walFrames: result.log },
+        'read.db WAL kept by a reader or another checkpoint; a later checkpoint truncates it',
+      );
   } catch (error) {
     log.warn({ err: error }, 'read.db WAL not truncated after the rebuild');
   } finally {

@@ -359,7 +359,7 @@ t.test('backgroundCheckpoints: a thread, not the batches, copies the WAL back in
   );
   t.teardown(async () => {
     for (const runtime of runtimes) await runtime.stop();
-    background.close();
+    await background.close();
     inline.close();
     await store.close();
   });

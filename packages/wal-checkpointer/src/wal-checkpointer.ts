@@ -15,12 +15,12 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
  * `wal_autocheckpoint` of a connection whose checkpoints run in the background. A checkpoint that runs beside
  * continuous commits copies the log but rarely reaches its very end, and SQLite rewinds the log (at the next
  * commit, once no reader needs the old frames) only after a checkpoint that reached it. So the hot connection
- * still checkpoints itself past this many pages (40 MB with 4 KiB pages); by then the thread has copied and
- * synced nearly all of the log, so that checkpoint has little left to copy or sync.
+ * still checkpoints itself past this many pages (40 MB with 4 KiB pages); by then the thread has copied nearly
+ * all of the log, so that checkpoint has little left to copy.
  */
 export const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** SQLite's default `wal_autocheckpoint`, given back to the hot connection if its thread dies. */
+/** SQLite's default `wal_autocheckpoint`, given back to the hot connection once its thread reports trouble. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
 /**
@@ -38,7 +38,8 @@ export interface CheckpointInBackgroundOptions {
   readonly intervalMs?: number;
   /**
    * Told when the thread cannot open the file or a checkpoint fails (once per spell of failures; it retries
-   * every interval), and when the thread dies (the hot connection then checkpoints itself as SQLite would).
+   * every interval), and when the thread dies. From the first such report on, the hot connection checkpoints
+   * itself as SQLite would (every 1 000 pages) again.
    */
   readonly onError?: (error: Error) => void;
 }
@@ -63,6 +64,12 @@ export type FromCheckpointerThread = {
   readonly code: string | undefined;
 };
 
+/** `setInterval`'s largest delay; a longer one fires at once. */
+const MAX_INTERVAL_MS = 2_147_483_647;
+
+/** How long `close()` waits for the thread (a checkpoint stuck on the disk) before terminating it. */
+const CLOSE_DEADLINE_MS = 10_000;
+
 /** What the thread needs to open its own connection to the file. */
 export interface CheckpointerThreadData {
   readonly path: string;
@@ -71,38 +78,27 @@ export interface CheckpointerThreadData {
   readonly intervalMs: number;
 }
 
-/** The row of `PRAGMA wal_checkpoint`: busy (another checkpoint holds the lock), frames in the log, frames copied. */
-interface CheckpointResult {
-  readonly busy: number;
-  readonly log: number;
-  readonly checkpointed: number;
-}
-
 /** What `checkpointStep` needs of a connection: better-sqlite3's `pragma`. */
 export interface CheckpointConnection {
   pragma(source: string): unknown;
 }
 
 /**
- * One step of the thread's loop: connect if not yet connected, run a PASSIVE checkpoint and, when it stopped
- * short of the end of the log, call `copied()` (the thread syncs the file there: SQLite syncs it only after a
- * checkpoint that reached the end). A busy checkpoint lock (the owner's fallback, a
- * rebuild's TRUNCATE) and a busy file (recovery by another process) are not failures; others are reported
- * once per spell of them, so that a file that stays broken does not report five times a second, and the
- * next step tries again. Package-internal, exported for its tests.
+ * One step of the thread's loop: connect if not yet connected, then run a PASSIVE checkpoint. A busy checkpoint
+ * lock (the owner's fallback, a rebuild's TRUNCATE: a result row with `busy = 1`) and a busy file (recovery by
+ * another process: an extended `SQLITE_BUSY_*` code) are not failures; others are reported once per spell of
+ * them, so that a file that stays broken does not report five times a second, and the next step tries again.
+ * Package-internal, exported for its tests.
  */
 export function checkpointStep(
   connect: () => CheckpointConnection,
   report: (error: unknown) => void,
-  copied: () => void = () => {},
 ): () => void {
   let failing = false;
   return () => {
     try {
-      const [result] = connect().pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
+      connect().pragma('wal_checkpoint(PASSIVE)');
       failing = false;
-      if (result === undefined || result.busy !== 0) return;
-      if (result.checkpointed > 0 && result.checkpointed < result.log) copied();
     } catch (error) {
       const code = String((error as { code?: unknown }).code ?? '');
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return;
@@ -126,34 +122,44 @@ export class WalCheckpointer {
   constructor(
     data: CheckpointerThreadData,
     onError: ((error: Error) => void) | undefined,
-    onThreadGone: () => void,
+    onTrouble: () => void,
   ) {
     this.#worker = new Worker(new URL('./wal-checkpointer.worker.js', import.meta.url), { workerData: data });
     // Not what keeps a process alive while it runs: its owner's connection is. close() refs it again.
     this.#worker.unref();
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('message', (message: FromCheckpointerThread) => {
+      onTrouble();
       onError?.(
         Object.assign(new Error(`WAL checkpoint of ${data.path}: ${message.message}`), {
           code: message.code,
         }),
       );
     });
-    this.#worker.on('error', (error) => onError?.(error));
+    this.#worker.on('error', (error) => {
+      onTrouble();
+      onError?.(error);
+    });
     this.#worker.once('exit', (code) => {
       if (this.#closed !== undefined) return;
-      onThreadGone();
+      onTrouble();
       onError?.(new Error(`the WAL checkpointer thread of ${data.path} exited (code ${code})`));
     });
   }
 
-  /** Stops the thread and closes its connection; resolves once the thread has exited. Idempotent. */
+  /**
+   * Stops the thread and closes its connection; resolves once the thread has exited (terminated after
+   * 10 s if a checkpoint is stuck on the disk). Idempotent.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       // Referenced again, so that the process waits for the exit it is awaiting.
       this.#worker.ref();
       this.#worker.postMessage({ kind: 'close' } satisfies ToCheckpointerThread);
+      const deadline = setTimeout(() => void this.#worker.terminate(), CLOSE_DEADLINE_MS);
+      deadline.unref();
       await this.#exited;
+      clearTimeout(deadline);
     })();
     return this.#closed;
   }
@@ -162,7 +168,7 @@ export class WalCheckpointer {
 /**
  * Moves the WAL checkpoints of `db`'s file off `db`'s thread: a `WalCheckpointer` thread checkpoints the file
  * every `intervalMs`, and `db` checkpoints itself only past `FALLBACK_AUTOCHECKPOINT_PAGES` (back to SQLite's
- * 1 000 should the thread die), truncating its log to `JOURNAL_SIZE_LIMIT_BYTES` when it is rewound. Close
+ * 1 000 once the thread reports trouble), truncating its log to `JOURNAL_SIZE_LIMIT_BYTES` when it is rewound. Close
  * the checkpointer before `db`, so that `db`, closing last, checkpoints the rest and removes the log.
  *
  * @example
@@ -183,13 +189,23 @@ export function checkpointInBackground(
   const mode = db.pragma('journal_mode', { simple: true });
   if (mode !== 'wal') throw new TypeError(`${db.name} is in journal mode ${String(mode)}, not WAL`);
   const intervalMs = options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
-  if (!Number.isInteger(intervalMs) || intervalMs < 1) {
-    throw new RangeError(`intervalMs must be a positive integer, not ${intervalMs}`);
+  if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > MAX_INTERVAL_MS) {
+    throw new RangeError(`intervalMs must be an integer from 1 to ${MAX_INTERVAL_MS}, not ${intervalMs}`);
   }
   const synchronous = db.pragma('synchronous', { simple: true }) as number;
+  const asSqliteWould = (): void => {
+    try {
+      if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch {
+      // Best effort from an event handler: the connection is closing or broken, and its owner hears of that.
+    }
+  };
   db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-  return new WalCheckpointer({ path: db.name, synchronous, intervalMs }, options.onError, () => {
-    if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
-  });
+  try {
+    return new WalCheckpointer({ path: db.name, synchronous, intervalMs }, options.onError, asSqliteWould);
+  } catch (error) {
+    asSqliteWould();
+    throw error;
+  }
 }

@@ -1,8 +1,11 @@
 /**
  * The checkpointer thread: its own connection to the file, a PASSIVE checkpoint every `intervalMs`, until the
  * owner says close. A PASSIVE checkpoint copies what no reader still needs and returns; it never waits.
+ *
+ * Only SQLite touches the file here. A descriptor of our own (to fdatasync what a checkpoint copied, say)
+ * would be unsafe: closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+ * connections' included, and another process could then take the file for its own.
  */
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
@@ -25,8 +28,6 @@ function report(error: unknown): void {
 }
 
 let db: Database.Database | undefined;
-/** A descriptor of the database file, to sync what a checkpoint copied (see `synced`). */
-let file: number | undefined;
 
 /** Opens the connection, or throws (the step reports it and the next step tries again). */
 function connect(): Database.Database {
@@ -34,7 +35,6 @@ function connect(): Database.Database {
   const connection = new Database(path, { fileMustExist: true });
   try {
     connection.pragma(`synchronous = ${synchronous}`);
-    file = openSync(path, 'r');
   } catch (error) {
     connection.close();
     throw error;
@@ -43,22 +43,12 @@ function connect(): Database.Database {
   return db;
 }
 
-/**
- * SQLite syncs the database file only at a checkpoint that reaches the end of the log, which one running beside
- * continuous commits rarely does: the hot connection's fallback checkpoint would then flush everything copied
- * since. Syncing after each partial checkpoint keeps that flush small.
- */
-function synced(): void {
-  if (file !== undefined && synchronous > 0) fdatasyncSync(file);
-}
-
-const timer = setInterval(checkpointStep(connect, report, synced), intervalMs);
+const timer = setInterval(checkpointStep(connect, report), intervalMs);
 
 port.on('message', (message: ToCheckpointerThread) => {
   if (message.kind !== 'close') return;
   clearInterval(timer);
   try {
-    if (file !== undefined) closeSync(file);
     db?.close();
   } catch (error) {
     report(error);
