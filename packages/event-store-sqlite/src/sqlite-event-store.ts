@@ -21,7 +21,6 @@ import {
   validateAppend,
 } from '@ledger/event-store';
 import { type CanonicalContent, canonicalContentOf, INTEGRITY_KEY } from '@ledger/integrity';
-import { backgroundCheckpointOptions, type CheckpointInBackgroundOptions } from '@ledger/wal-checkpointer';
 import type Database from 'better-sqlite3';
 import { deserializeError } from './batch-writer.js';
 import { migrate, openConnection } from './schema.js';
@@ -49,15 +48,6 @@ export interface SqliteEventStoreOptions {
    * `false` stores metadata exactly as given; events written so are reported unsealed by `ledger verify`.
    */
   readonly integrity?: boolean;
-  /**
-   * Copy the WAL back into the file on a thread of its own (`@ledger/wal-checkpointer`) rather than inside
-   * every commit that crosses SQLite's `wal_autocheckpoint`, which then stalls its batch, and with the
-   * main-thread writer the event loop, for the copy and an fsync. `true`, or options whose `onError` hears of
-   * the thread's failures (the commits still checkpoint themselves past `FALLBACK_AUTOCHECKPOINT_PAGES`, and
-   * as SQLite would if the thread dies). The ingest service and the all-in-one ledger turn it on. Main-thread
-   * writer only: the worker writer's checkpoints already run off the caller's thread.
-   */
-  readonly backgroundCheckpoints?: boolean | CheckpointInBackgroundOptions;
 }
 
 interface EventRow {
@@ -185,12 +175,6 @@ export class SqliteEventStore implements EventStore {
 
   /** Opens (creating and migrating if needed) the store at `options.path`. */
   static async open(options: SqliteEventStoreOptions): Promise<SqliteEventStore> {
-    const background = backgroundCheckpointOptions(options.backgroundCheckpoints);
-    if (background !== undefined && options.writer === 'worker') {
-      throw new TypeError(
-        "backgroundCheckpoints is for the main-thread writer: the worker's checkpoints already run off the caller's thread",
-      );
-    }
     const setup = openConnection(options.path, { role: 'writer' });
     try {
       migrate(setup);
@@ -199,16 +183,10 @@ export class SqliteEventStore implements EventStore {
     }
     const reader = openConnection(options.path, { role: 'reader' });
     const integrity = options.integrity ?? true;
-    let writer: Writer;
-    try {
-      writer =
-        options.writer === 'worker'
-          ? new WorkerThreadWriter(options.path, options.onCommit, integrity)
-          : new MainThreadWriter(options.path, options.onCommit, integrity, background);
-    } catch (error) {
-      reader.close();
-      throw error;
-    }
+    const writer =
+      options.writer === 'worker'
+        ? new WorkerThreadWriter(options.path, options.onCommit, integrity)
+        : new MainThreadWriter(options.path, options.onCommit, integrity);
     return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50, integrity);
   }
 

@@ -1,9 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import {
-  type CheckpointInBackgroundOptions,
-  checkpointInBackground,
-  type WalCheckpointer,
-} from '@ledger/wal-checkpointer';
 import { type AppendOutcome, type AppendRequest, BatchWriter } from './batch-writer.js';
 import { openConnection } from './schema.js';
 
@@ -52,28 +47,11 @@ interface Pending {
 export class MainThreadWriter implements Writer {
   readonly #writer: BatchWriter;
   readonly #onCommit: OnCommit | undefined;
-  readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
 
-  /** With `backgroundCheckpoints`, a thread copies the WAL back into the file instead of the commits. */
-  constructor(
-    path: string,
-    onCommit?: OnCommit,
-    integrity = true,
-    backgroundCheckpoints?: CheckpointInBackgroundOptions,
-  ) {
-    const connection = openConnection(path, { role: 'writer' });
-    try {
-      this.#checkpointer =
-        backgroundCheckpoints === undefined
-          ? undefined
-          : checkpointInBackground(connection, backgroundCheckpoints);
-    } catch (error) {
-      connection.close();
-      throw error;
-    }
-    this.#writer = new BatchWriter(connection, { integrity });
+  constructor(path: string, onCommit?: OnCommit, integrity = true) {
+    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
     this.#onCommit = onCommit;
   }
 
@@ -104,7 +82,6 @@ export class MainThreadWriter implements Writer {
 
   async close(): Promise<void> {
     this.#flush();
-    await this.#checkpointer?.close();
     this.#writer.close();
   }
 }

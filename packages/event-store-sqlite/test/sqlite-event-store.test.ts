@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '@ledger/event-store';
 import { type CommitInfo, SCHEMA_VERSION, SqliteEventStore } from '@ledger/event-store-sqlite';
@@ -183,47 +181,6 @@ t.test('appends are durable: the writer connection fsyncs every commit', async (
   t.teardown(() => db.close());
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous = FULL');
-});
-
-t.test('backgroundCheckpoints: a thread, not the commits, copies the WAL back into the file', async (t) => {
-  const dir = t.testdir();
-  const body = 'x'.repeat(4000);
-  // 100 commits of about six WAL frames each (the row, an overflow page, index pages): SQLite's own
-  // autocheckpoint (1 000 frames) never runs, so without the thread they all stay in the log.
-  const appends = 100;
-  const fill = async (store: SqliteEventStore) => {
-    for (let index = 0; index < appends; index += 1) {
-      await store.appendToStream(`claim-${index}`, [{ type: 'ClaimMade', data: { index, body } }]);
-    }
-  };
-  const size = (name: string) => statSync(join(dir, name)).size;
-  const background = await SqliteEventStore.open({
-    path: join(dir, 'background.db'),
-    backgroundCheckpoints: { intervalMs: 10 },
-  });
-  const inline = await SqliteEventStore.open({ path: join(dir, 'inline.db'), backgroundCheckpoints: false });
-  t.teardown(async () => {
-    await background.close();
-    await inline.close();
-  });
-  const [backgroundBefore, inlineBefore] = [size('background.db'), size('inline.db')];
-  await fill(background);
-  await fill(inline);
-  const copied = () => size('background.db') >= backgroundBefore + appends * 4000;
-  for (let waited = 0; !copied() && waited < 10_000; waited += 10) await sleep(10);
-  t.ok(copied(), 'the thread copied the events into the file');
-  t.equal(size('inline.db'), inlineBefore, 'without it they are all still in the log');
-
-  await t.rejects(
-    SqliteEventStore.open({ path: join(dir, 'worker.db'), writer: 'worker', backgroundCheckpoints: true }),
-    { name: 'TypeError', message: /main-thread writer/ },
-    "the worker writer's checkpoints already run off the caller's thread",
-  );
-  await t.rejects(
-    SqliteEventStore.open({ path: join(dir, 'bad.db'), backgroundCheckpoints: { intervalMs: 0 } }),
-    RangeError,
-    'a bad interval is refused at open',
-  );
 });
 
 t.test(

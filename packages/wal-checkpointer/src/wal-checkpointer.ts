@@ -2,8 +2,8 @@
  * WAL checkpoints on a thread of their own. In WAL mode SQLite copies the log back into the database file
  * (a checkpoint, with an fsync of the file) from inside whichever commit takes the log past `wal_autocheckpoint`
  * pages, so every thousandth page or so a commit on the hot thread also pays for copying megabytes and waiting
- * for the disk. Under load those commits were the tail of the ledger's latencies: the projector's batches
- * (the lag from a 201 to the read model) and the group commits of the main thread.
+ * for the disk. Under load the projector's batches that ran one were the tail of the lag from a 201 to the read
+ * model. (The event store does not use it: there it made the longest stalls longer; see this package's README.)
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';

@@ -9,7 +9,6 @@ import {
   LedgerMetrics,
   StateStore,
 } from '@ledger/http';
-import { CHECKPOINTER_FAILED } from '@ledger/wal-checkpointer';
 import { buildIngestApp } from './build-ingest-app.js';
 
 /** A running ingest service. */
@@ -38,12 +37,7 @@ export async function startIngest(
   const logger = createLogger(config, 'ingest');
   await mkdir(config.dataDir, { recursive: true });
   const metrics = new LedgerMetrics({ service: 'ingest' });
-  const store = await openEventStore(config, {
-    sqlite: {
-      onCommit: metrics.recordCommit,
-      backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, CHECKPOINTER_FAILED) },
-    },
-  });
+  const store = await openEventStore(config, { sqlite: { onCommit: metrics.recordCommit } });
   const state = StateStore.open(join(config.dataDir, 'state.db'), {
     idempotencyTtlMs: config.idempotencyTtlMs,
   });

@@ -20,7 +20,6 @@ import { LedgerQueries } from '@ledger/projections';
 import { ProjectorThread } from '@ledger/projector';
 import { integrityRoutes, queryRoutes, subscriptionsRoutes } from '@ledger/query';
 import { type RunningRelay, startRelay } from '@ledger/relay';
-import { CHECKPOINTER_FAILED } from '@ledger/wal-checkpointer';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -56,7 +55,6 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
         metrics.recordCommit(info);
         projector?.committed();
       },
-      backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, CHECKPOINTER_FAILED) },
     },
   });
   const state = StateStore.open(join(config.dataDir, 'state.db'));
