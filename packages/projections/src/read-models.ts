@@ -53,12 +53,13 @@ let internalsOf: (readModels: ReadModels) => Internals;
 export class ReadModels {
   readonly #internals: Internals;
   readonly #checkpointer: WalCheckpointer | undefined;
-  #closed = false;
+  /** Set by `close()`: from then on the read models refuse work. */
   #closing: Promise<void> | undefined;
 
   static {
     internalsOf = (readModels) => {
-      if (readModels.#closed) throw new ProjectionError('read-models-closed', 'the read models are closed');
+      if (readModels.#closing !== undefined)
+        throw new ProjectionError('read-models-closed', 'the read models are closed');
       return readModels.#internals;
     };
   }
@@ -127,7 +128,6 @@ export class ReadModels {
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    this.#closed = true;
     const db = this.#internals.db;
     const checkpointer = this.#checkpointer;
     if (checkpointer === undefined) {
