@@ -1,5 +1,4 @@
 import {
-  backgroundCheckpointOptions,
   type CheckpointInBackgroundOptions,
   checkpointInBackground,
   type WalCheckpointer,
@@ -89,11 +88,13 @@ export class ReadModels {
    */
   static open(path: string, options: ReadModelsOptions = {}): ReadModels {
     const db = openReadDb(path, { queryOnly: false });
-    const background = backgroundCheckpointOptions(options.backgroundCheckpoints);
+    const { backgroundCheckpoints = false } = options;
     try {
       return new ReadModels(
         db,
-        background === undefined ? undefined : checkpointInBackground(db, background),
+        backgroundCheckpoints === false
+          ? undefined
+          : checkpointInBackground(db, backgroundCheckpoints === true ? {} : backgroundCheckpoints),
       );
     } catch (error) {
       db.close();

@@ -1,5 +1,4 @@
 export {
-  backgroundCheckpointOptions,
   CHECKPOINTER_FAILED,
   type CheckpointInBackgroundOptions,
   checkpointInBackground,

@@ -44,18 +44,6 @@ export interface CheckpointInBackgroundOptions {
   readonly onError?: (error: Error) => void;
 }
 
-/**
- * The `backgroundCheckpoints` option of the ledger's SQLite owners: `true` (default options), `false` or
- * absent (SQLite's own checkpoints), or options.
- */
-export function backgroundCheckpointOptions(
-  option: boolean | CheckpointInBackgroundOptions | undefined,
-): CheckpointInBackgroundOptions | undefined {
-  if (option === true) return {};
-  if (option === false) return undefined;
-  return option;
-}
-
 /** Messages between `WalCheckpointer` and its thread (`wal-checkpointer.worker.ts`). */
 export type ToCheckpointerThread = { readonly kind: 'close' };
 export type FromCheckpointerThread = {
