@@ -8,7 +8,7 @@ export {
   runKeys,
 } from './keys.command.js';
 export { isLedgerUp, LedgerApiError, LedgerClient, type WriteResult } from './ledger-client.js';
-export { type RebuildProgress, runRebuild } from './rebuild.command.js';
+export { type RebuildOptions, type RebuildProgress, runRebuild } from './rebuild.command.js';
 export { expectedStatuses } from './september-2020.scenario.js';
 export { formatEvent, runSubscribe, type SubscribeOptions } from './subscribe.command.js';
 export {

@@ -4,7 +4,8 @@ import { once } from 'node:events';
  * `ledger`: the Attribution Ledger's command-line tool.
  *
  *   ledger demo [--url URL] [--key KEY]   load the September 2020 scenario through the HTTP API and print it
- *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero (refused while a ledger runs)
+ *   ledger rebuild [--data-dir DIR] [--force]  rebuild the read models from zero, from the store LEDGER_STORE names
+ *                                              (refused while a ledger runs)
  *   ledger subscribe <topic> [--actor A] [--state S] [--from N] [--url URL] [--key KEY]  follow a topic (SSE)
  *   ledger keys create|list|revoke …       manage API keys over the admin API
  *   ledger export [--data-dir DIR] [--out FILE|-]   every event as NDJSON, in $all order
@@ -35,9 +36,9 @@ const USAGE = `usage:
                                         actor's status and Zirconium's dispute history. Without --url it uses
                                         the ledger at HOST:PORT, or starts a temporary one if none answers.
   ledger rebuild [--data-dir DIR] [--force]
-                                        rebuild the read models from zero with a progress bar; refuses while
-                                        a ledger or projector runs on DIR (stop it first, or --force);
-                                        DIR defaults to LEDGER_DATA_DIR or ./data
+                                        rebuild the read models from zero with a progress bar, replaying the
+                                        store LEDGER_STORE names; refuses while a ledger or projector runs on
+                                        DIR (stop it first, or --force); DIR defaults to LEDGER_DATA_DIR or ./data
   ledger subscribe <claims|denials|confirmations|retractions|all> [--actor A] [--state S] [--from N]
                    [--url URL] [--key KEY]
                                         follow a topic over Server-Sent Events, one line per event
@@ -108,6 +109,11 @@ async function rebuildCommand(args: string[]): Promise<number> {
   });
   const config = loadConfig(process.env);
   const dataDir = values['data-dir'] ?? config.dataDir;
+  // Replaying a store that is not there would create an empty one and fold nothing: a wrong --data-dir.
+  if (config.store === 'sqlite' && !existsSync(join(dataDir, 'events.db'))) {
+    process.stderr.write(`ledger rebuild: no event store at ${join(dataDir, 'events.db')}\n`);
+    return 2;
+  }
   const bar = new SingleBar({
     format: 'rebuilding read models [{bar}] {percentage}% | {value}/{total} positions | {eta_formatted} left',
     hideCursor: true,
@@ -125,7 +131,7 @@ async function rebuildCommand(args: string[]): Promise<number> {
         }
         bar.update(done);
       },
-      values.force,
+      { force: values.force, store: config },
     );
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'projector-running') throw error;

@@ -1,11 +1,22 @@
 import { join } from 'node:path';
-import { SqliteEventStore } from '@ledger/event-store-sqlite';
+import { type LedgerConfig, openEventStore } from '@ledger/config';
 import { ReadModels, rebuild } from '@ledger/projections';
 import type { Logger } from 'pino';
 
 export interface RebuildProgress {
   readonly done: number;
   readonly total: number;
+}
+
+export interface RebuildOptions {
+  /** Rebuild beside a live projector (it then folds again from the rebuilt checkpoint). Default `false`. */
+  readonly force?: boolean;
+  /**
+   * The event store to replay, as the services choose it (`LEDGER_STORE`, `EVENTSTOREDB_URL`): the read models
+   * must be folded from the store the projector follows, or its checkpoint would point into another log.
+   * Default: the embedded store in the data dir.
+   */
+  readonly store?: Pick<LedgerConfig, 'store' | 'eventStoreDbUrl'>;
 }
 
 /**
@@ -17,9 +28,9 @@ export async function runRebuild(
   dataDir: string,
   logger: Logger,
   onProgress: (progress: RebuildProgress) => void,
-  force = false,
+  options: RebuildOptions = {},
 ): Promise<RebuildProgress> {
-  const store = await SqliteEventStore.open({ path: join(dataDir, 'events.db') });
+  const store = await openEventStore({ store: 'sqlite', ...options.store, dataDir });
   const readModels = ReadModels.open(join(dataDir, 'read.db'));
   let last: RebuildProgress = { done: 0, total: 0 };
   try {
@@ -27,7 +38,7 @@ export async function runRebuild(
       store,
       readModels,
       logger,
-      force,
+      force: options.force ?? false,
       onProgress: (progress) => {
         last = progress;
         onProgress(progress);

@@ -92,8 +92,8 @@ t.test('export, import into a fresh dir, export again', async (t) => {
   t.match(JSON.parse(verified.stdout), { ok: true, checkedEvents: lines.length });
 
   const quiet = createLogger({ logLevel: 'silent' }, 'cli');
-  await runRebuild(original, quiet, () => undefined, true);
-  await runRebuild(copy, quiet, () => undefined, true);
+  await runRebuild(original, quiet, () => undefined, { force: true });
+  await runRebuild(copy, quiet, () => undefined, { force: true });
   t.same(
     readModelRows(copy),
     readModelRows(original),
