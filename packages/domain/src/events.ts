@@ -89,6 +89,81 @@ export const ClaimEvent = z.discriminatedUnion('type', [
 ]);
 export type ClaimEvent = z.infer<typeof ClaimEvent>;
 
+/*
+ * The events as stored, for reading. The schemas above are the rules new events must meet when they are
+ * written; an event written under older rules must stay readable (DESIGN §3), so reads check only what the
+ * folds rely on: every field with its JSON type, and `statedAt` as an instant they can compare. Rules that
+ * only new input must meet (look-alike actor names, well-formed Unicode, lengths, slugs, the ISO list, URL
+ * forms) are not applied again, and members a newer writer added are kept, not refused.
+ */
+const StoredParty = z.looseObject({ id: z.string().min(1), name: z.string(), kind: z.string() });
+const StoredSpokesperson = z.looseObject({ name: z.string(), title: z.string().optional() });
+const StoredSource = z.looseObject({
+  url: z.string(),
+  title: z.string().optional(),
+  publishedAt: z.string().optional(),
+});
+
+/**
+ * A claim event as read back from the store: `{ type, data }` with the fields of `ClaimEvent` and their JSON
+ * types, without the input rules (see above). Its output has `ClaimEvent`'s shape.
+ *
+ * @example
+ * ```ts
+ * StoredClaimEvent.safeParse({ type: 'ClaimMade', data: storedData }).success;
+ * ```
+ */
+export const StoredClaimEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('ClaimMade'),
+    data: z.looseObject({
+      claimId: z.string().min(1),
+      claimant: StoredParty,
+      spokesperson: StoredSpokesperson.optional(),
+      actor: z.looseObject({ id: z.string().min(1), name: z.string(), aliases: z.array(z.string()) }),
+      attribution: z.looseObject({ state: z.string().min(1), relation: z.string() }),
+      targets: z.array(z.string()).default([]),
+      summary: z.string(),
+      campaign: z.string().optional(),
+      confidence: z.number().optional(),
+      source: StoredSource,
+      statedAt: DateTime,
+    }),
+  }),
+  z.object({
+    type: z.literal('ClaimDenied'),
+    data: z.looseObject({
+      claimId: z.string().min(1),
+      denier: StoredParty,
+      spokesperson: StoredSpokesperson.optional(),
+      statement: z.string(),
+      source: StoredSource.optional(),
+      statedAt: DateTime,
+    }),
+  }),
+  z.object({
+    type: z.literal('ClaimConfirmed'),
+    data: z.looseObject({
+      claimId: z.string().min(1),
+      confirmer: StoredParty,
+      official: StoredSpokesperson.optional(),
+      statement: z.string(),
+      caveats: z.array(z.string()).optional(),
+      source: StoredSource.optional(),
+      statedAt: DateTime,
+    }),
+  }),
+  z.object({
+    type: z.literal('ClaimRetracted'),
+    data: z.looseObject({
+      claimId: z.string().min(1),
+      by: z.string().min(1),
+      reason: z.string(),
+      statedAt: DateTime,
+    }),
+  }),
+]);
+
 /** The claim event of one type: `ClaimEventOf<'ClaimDenied'>`. */
 export type ClaimEventOf<T extends ClaimEventType> = Extract<ClaimEvent, { type: T }>;
 

@@ -27,6 +27,7 @@ export {
   ClaimRetracted,
   CURRENT_SCHEMA_VERSION,
   EventMetadata,
+  StoredClaimEvent,
   upcastClaimEvent,
 } from './events.js';
 export type {

@@ -6,6 +6,7 @@ import {
   ClaimRetracted,
   CURRENT_SCHEMA_VERSION,
   EventMetadata,
+  StoredClaimEvent,
   type StoredEventShape,
   upcastClaimEvent,
 } from '@ledger/domain';
@@ -91,6 +92,38 @@ t.test('ClaimEvent discriminates on type', async (t) => {
   t.notOk(ClaimEvent.safeParse({ ...denied, type: 'ClaimMade' }).success);
   t.notOk(ClaimEvent.safeParse({ ...denied, type: 'ClaimForgotten' }).success);
 });
+
+t.test(
+  'StoredClaimEvent reads what older rules wrote, and what the current rules write unchanged',
+  async (t) => {
+    const current = ClaimEvent.parse({ type: 'ClaimMade', data: made });
+    t.same(StoredClaimEvent.parse(current), current, 'an event written today reads back as written');
+    const older = {
+      ...made,
+      actor: { id: 'fаncy-bear', name: 'Fаncy Bear', aliases: ['x'.repeat(500)] },
+      attribution: { state: 'YU', relation: 'operating-from' },
+      summary: 'lone \uD800 surrogate',
+      source: { url: 'ftp://example.org/report' },
+      reviewedBy: 'desk-7',
+    };
+    t.notOk(ClaimMade.safeParse(older).success, 'the current input rules refuse it');
+    t.same(
+      StoredClaimEvent.parse({ type: 'ClaimMade', data: older }),
+      { type: 'ClaimMade', data: { ...older, targets: [] } },
+      'read as stored (targets default to [] as before), members it does not know kept',
+    );
+    for (const [what, data] of [
+      ['no claimant', { ...made, claimant: undefined }],
+      ['a party id of the wrong type', { ...made, claimant: { ...microsoft, id: 7 } }],
+      ['an empty actor id', { ...made, actor: { id: '', name: 'Zirconium', aliases: [] } }],
+      ['a statedAt that is no instant', { ...made, statedAt: 'yesterday' }],
+    ] as const) {
+      t.notOk(StoredClaimEvent.safeParse({ type: 'ClaimMade', data: data }).success, what);
+    }
+    t.notOk(StoredClaimEvent.safeParse({ type: 'ClaimRetracted', data: { claimId: 'c', by: 'x' } }).success);
+    t.notOk(StoredClaimEvent.safeParse({ type: 'ClaimAmended', data: made }).success, 'unknown types');
+  },
+);
 
 t.test('EventMetadata keeps fields it does not know', async (t) => {
   const metadata = {

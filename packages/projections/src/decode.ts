@@ -1,8 +1,8 @@
 import {
-  ClaimEvent,
   ClaimEventType,
   DateTime,
   type RecordedClaimEvent,
+  StoredClaimEvent,
   upcastClaimEvent,
 } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
@@ -34,8 +34,9 @@ export type DecodeResult =
 
 /**
  * Turns a stored event into a projected claim event: only events of `claim-` streams, upcast to the current
- * schema version (never rewritten), their data parsed by the domain's schemas and their metadata carrying a
- * `recordedAt`. Unknown (newer) event types are not folded, as the domain's folds ignore them too.
+ * schema version (never rewritten), their data read with the domain's `StoredClaimEvent` (the fields the folds
+ * rely on, not the rules new input must meet, so an event written under older rules is still projected) and
+ * their metadata carrying a `recordedAt`. Unknown (newer) event types are not folded, as the domain's folds ignore them too.
  *
  * @example
  * ```ts
@@ -51,7 +52,7 @@ export function decodeClaimEvent(recorded: RecordedEvent): DecodeResult {
     readonly [key: string]: unknown;
   };
   const upcast = upcastClaimEvent({ type: recorded.type, data: recorded.data, metadata });
-  const parsed = ClaimEvent.safeParse({ type: upcast.type, data: upcast.data });
+  const parsed = StoredClaimEvent.safeParse({ type: upcast.type, data: upcast.data });
   if (!parsed.success) {
     if (!KNOWN_TYPES.has(upcast.type)) return { ok: false, reason: 'unknown-type' };
     return {

@@ -295,6 +295,50 @@ t.test('events it cannot fold are logged and skipped, never crash the runtime', 
 });
 
 t.test(
+  'an event written under older input rules is still projected (DESIGN §3: it stays readable)',
+  async (t) => {
+    const { dir, store, runtime, lines } = runtimeOnMemoryStore(t);
+    const claimId = claimIds.zirconium;
+    // What a build before today's rules accepted: a name mixing Latin and Cyrillic (the "а"), a summary with a
+    // lone surrogate, a member a newer build added, and a state code since withdrawn from ISO 3166 (YU).
+    const made = make(claimId).data;
+    await store.appendToStream(`claim-${claimId}`, [
+      {
+        type: 'ClaimMade',
+        data: {
+          ...made,
+          actor: { id: 'fаncy-bear', name: 'Fаncy Bear', aliases: [] },
+          attribution: { state: 'YU', relation: 'operating-from' },
+          summary: 'Older text \uD800 as it was stored',
+          reviewedBy: 'desk-7',
+        },
+        metadata: { recordedAt: '2020-09-11T07:30:00Z' },
+      },
+      { type: 'ClaimDenied', data: deny(claimId).data, metadata: { recordedAt: '2020-09-11T08:00:00Z' } },
+    ]);
+    runtime.start();
+    await eventually(() => runtime.position() === 2);
+    t.same(
+      lines().filter((line) => Number(line.level) >= 40),
+      [],
+      'nothing is skipped',
+    );
+    t.equal(count(`${dir}/read.db`, 'claim_events'), 2);
+    const queries = LedgerQueries.open(`${dir}/read.db`);
+    t.teardown(() => queries.close());
+    t.match(queries.getActor('fаncy-bear'), {
+      name: 'Fаncy Bear',
+      status: 'disputed',
+      attributions: [{ state: 'YU', claims: 1, denials: 1 }],
+    });
+    t.match(queries.getClaim(claimId), {
+      reviewedBy: 'desk-7',
+      summary: 'Older text \uD800 as it was stored',
+    });
+  },
+);
+
+t.test(
   'a second retraction (the decider never writes one) leaves the actor as the first left it',
   async (t) => {
     const { dir, store, runtime } = runtimeOnMemoryStore(t);
