@@ -11,7 +11,8 @@ import { once } from 'node:events';
  *   ledger export [--data-dir DIR] [--out FILE|-]   every event as NDJSON, in $all order
  *   ledger import [--data-dir DIR] [--in FILE|-]    load an export into an empty store: DIR's (all or nothing), or
  *                                                   EventStoreDB's with LEDGER_STORE=eventstoredb (checked, resumable)
- *   ledger verify [--data-dir DIR]          check the log's hash chain and signed checkpoint (exit 1: tampered)
+ *   ledger verify [--data-dir DIR]          check the log's hash chain and signed checkpoint (exit 1: tampered,
+ *                                           3: the log could not be read)
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,8 +58,9 @@ const USAGE = `usage:
                                         exit 4 if an append fails midway: run it again to continue
   ledger verify [--data-dir DIR]        recompute every event's hash and chain link and the Merkle root, and
                                         check the latest signed checkpoint; prints the report as JSON (and a
-                                        summary on stderr); exit 0 intact, 1 tampered, 2 no events.db in DIR.
-                                        DIR defaults to LEDGER_DATA_DIR or ./data
+                                        summary on stderr); exit 0 intact, 1 tampered, 2 no events.db in DIR,
+                                        3 the log could not be read (no verdict). DIR defaults to
+                                        LEDGER_DATA_DIR or ./data
 ${KEYS_USAGE}`;
 
 function adminKeyFor(dataDir: string): string | undefined {
@@ -270,7 +272,14 @@ function importCommand(args: string[]): Promise<number> {
 async function verify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
   const dataDir = values['data-dir'] ?? loadConfig(process.env).dataDir;
-  const report = await runVerify(dataDir);
+  let report: Awaited<ReturnType<typeof runVerify>>;
+  try {
+    report = await runVerify(dataDir);
+  } catch (error) {
+    // Not a verdict: the log could not be read now (locked, an I/O error), so neither "intact" nor "tampered".
+    process.stderr.write(`ledger verify: could not read the log: ${(error as Error).message}\n`);
+    return 3;
+  }
   if (report === undefined) {
     process.stderr.write(`ledger verify: no event store at ${join(dataDir, 'events.db')}\n`);
     return 2;

@@ -86,3 +86,17 @@ t.test('in process: runVerify and its one-line summary', async (t) => {
     'TAMPERED (checkpoint-signature): bad signature; 9 events intact before it',
   );
 });
+
+t.test('a log that cannot be read now: exit 3, neither intact nor tampered', async (t) => {
+  const dir = t.testdir();
+  await dataDirWith(dir, 3);
+  // Another process's exclusive lock: the verifier's connection waits out its busy timeout, then gives up.
+  const holder = new Database(join(dir, 'events.db'));
+  holder.pragma('locking_mode = EXCLUSIVE');
+  holder.exec('BEGIN EXCLUSIVE');
+  t.teardown(() => holder.close());
+  const ran = await ledger(['verify', '--data-dir', dir]);
+  t.equal(ran.code, 3, ran.stderr);
+  t.match(ran.stderr, /^ledger verify: could not read the log: database is locked/);
+  t.equal(ran.stdout, '', 'no report');
+});

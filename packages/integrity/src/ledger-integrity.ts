@@ -86,7 +86,10 @@ export class LedgerIntegrity {
 
   /** Verifies the chain and the latest checkpoint; signs nothing. */
   async verify(): Promise<VerifyReport> {
-    return checkCheckpoints(await scanLog(this.#store), this.#log.all(), this.#key.publicKey);
+    // Checkpoints first, then the log: one signed meanwhile (by another process) could cover events the scan
+    // did not reach and read as a truncation. The log only grows, so these are all within what the scan sees.
+    const checkpoints = this.#log.all();
+    return checkCheckpoints(await scanLog(this.#store), checkpoints, this.#key.publicKey);
   }
 
   /**
@@ -94,9 +97,10 @@ export class LedgerIntegrity {
    * keeps a checkpoint of it. Returns the report and the latest checkpoint.
    */
   async checkpoint(): Promise<{ report: VerifyReport; checkpoint: Checkpoint | undefined }> {
+    const checkpoints = this.#log.all();
     const scan = await scanLog(this.#store);
-    const report = checkCheckpoints(scan, this.#log.all(), this.#key.publicKey);
-    const latest = report.checkpoint ?? this.#log.latest();
+    const report = checkCheckpoints(scan, checkpoints, this.#key.publicKey);
+    const latest = report.checkpoint ?? checkpoints.at(-1);
     if (!report.ok || (latest !== undefined && latest.treeSize === scan.leaves.length)) {
       return { report, checkpoint: latest };
     }
@@ -121,12 +125,13 @@ export class LedgerIntegrity {
    * fails verification.
    */
   async proof(position: bigint): Promise<InclusionProofBody | undefined> {
+    const checkpoints = this.#log.all();
     const scan = await scanLog(this.#store);
-    const report = checkCheckpoints(scan, this.#log.all(), this.#key.publicKey);
+    const report = checkCheckpoints(scan, checkpoints, this.#key.publicKey);
     if (!report.ok) throw new IntegrityError(report);
     const index = binarySearch(scan.positions, position);
     if (index < 0) return undefined;
-    const latest = this.#log.latest();
+    const latest = checkpoints.at(-1);
     const checkpoint =
       latest !== undefined && latest.treeSize > index ? latest : this.#sign(scan.leaves, scan.positions);
     let event: InclusionProofBody['event'] | undefined;

@@ -42,8 +42,15 @@ function sealedLog(count: number): RecordedEvent[] {
   return events;
 }
 
-/** Just enough of a store for the verifier: `readAll` forwards, optionally failing at one event. */
-function storeOf(events: readonly RecordedEvent[], failAt?: number): EventStore {
+/**
+ * Just enough of a store for the verifier: `readAll` forwards, optionally failing at one event (by default as
+ * stored JSON that no longer parses does).
+ */
+function storeOf(
+  events: readonly RecordedEvent[],
+  failAt?: number,
+  failure: () => Error = () => new SyntaxError('Unexpected token'),
+): EventStore {
   return {
     async *readAll(options: ReadAllOptions = {}) {
       const from = options.fromPosition;
@@ -51,7 +58,7 @@ function storeOf(events: readonly RecordedEvent[], failAt?: number): EventStore 
       for (const [index, event] of events.entries()) {
         if (typeof from === 'object' && event.position.commit < from.commit) continue;
         if (left-- <= 0) return;
-        if (index === failAt) throw new SyntaxError('Unexpected token');
+        if (index === failAt) throw failure();
         yield event;
       }
     },
@@ -99,6 +106,30 @@ t.test('a store that fails to read an event', async (t) => {
     reason: 'unreadable',
     detail: /after position 20/,
   });
+});
+
+t.test('a store that cannot read now is an error, not a verdict on the log', async (t) => {
+  const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+  await t.rejects(verifyLedger(storeOf(sealedLog(4), 2, busy)), { code: 'SQLITE_BUSY' });
+  const corrupt = () =>
+    Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+  t.match(await verifyLedger(storeOf(sealedLog(4), 2, corrupt)), { ok: false, reason: 'unreadable' });
+});
+
+t.test('a long scan gives way to the event loop', async (t) => {
+  const events = sealedLog(3_500);
+  let turns = 0;
+  let scanning = true;
+  const turn = () => {
+    if (!scanning) return;
+    turns += 1;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  const { report } = await scanLog(storeOf(events));
+  scanning = false;
+  t.match(report, { ok: true, checkedEvents: 3_500 });
+  t.ok(turns >= 3, `other work ran during the scan (${turns} turns of the loop)`);
 });
 
 t.test('checkpoints', async (t) => {
