@@ -4,6 +4,7 @@ import {
   EventStoreError,
   type ExpectedRevision,
   NO_STREAM,
+  StoreBusyError,
   WrongExpectedVersionError,
 } from '@ledger/event-store';
 import { type CanonicalContent, eventHashOfContent, GENESIS_HASH, INTEGRITY_KEY } from '@ledger/integrity';
@@ -76,6 +77,8 @@ export function deserializeError(error: SerializedError): Error {
       return new WrongExpectedVersionError(error.streamName!, error.expectedVersion!, error.actualVersion!);
     case DuplicateEventIdError.code:
       return new DuplicateEventIdError(error.eventId!, error.message.replace(/^event \S+: /, ''));
+    case StoreBusyError.code:
+      return new StoreBusyError(error.message.replace(/^the event store is busy: /, ''));
     default:
       return new EventStoreError(error.code, error.message);
   }
@@ -103,6 +106,8 @@ export class BatchWriter {
    */
   #chain: ChainHead | undefined;
   #sealedHead: ChainHead | undefined;
+  /** Whether the current commit got past `BEGIN IMMEDIATE`, i.e. took the write lock. */
+  #began = false;
   readonly #appendOne: (request: AppendRequest, created: string) => AppendOutcome;
   readonly #commitAll: Database.Transaction<
     (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => void
@@ -136,6 +141,7 @@ export class BatchWriter {
     );
     this.#commitAll = db.transaction(
       (requests: readonly AppendRequest[], outcomes: AppendOutcome[], created: string) => {
+        this.#began = true;
         this.#chain = undefined;
         for (const request of requests) {
           try {
@@ -156,12 +162,20 @@ export class BatchWriter {
   /** Commits the batch and returns one outcome per request, in order. Never throws. */
   commit(requests: readonly AppendRequest[]): AppendOutcome[] {
     const outcomes: AppendOutcome[] = [];
+    this.#began = false;
     try {
       this.#commitAll.immediate(requests, outcomes, new Date().toISOString());
       return outcomes;
     } catch (error) {
-      // The commit itself failed (disk full, I/O error, lock timeout): nothing of the batch is stored.
-      const failure: AppendOutcome = { ok: false, error: serialize(error) };
+      // The transaction failed as a whole, so every append of the batch gets its error. Refused at BEGIN (another
+      // connection kept the write lock past the busy timeout), nothing was written: `StoreBusyError`, to be
+      // retried as is. A failed COMMIT (disk full, an I/O error in its fsync) may have left the batch on disk:
+      // the outcome is unknown, and the error says only what SQLite said.
+      const refused = !this.#began && String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+      const failure: AppendOutcome = {
+        ok: false,
+        error: serialize(refused ? new StoreBusyError((error as Error).message) : error),
+      };
       return requests.map(() => failure);
     }
   }

@@ -24,6 +24,9 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** How long a connection waits for another connection's lock before SQLite answers SQLITE_BUSY. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
 export interface OpenOptions {
   /** The connection that appends: WAL, fsync on every commit, wait for other processes' write locks. */
   readonly role: 'writer' | 'reader';
@@ -36,7 +39,7 @@ export interface OpenOptions {
  */
 export function openConnection(path: string, options: OpenOptions): Database.Database {
   const db = new Database(path);
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   if (options.role === 'writer') {
     db.pragma('synchronous = FULL');

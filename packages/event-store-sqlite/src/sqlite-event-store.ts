@@ -23,7 +23,7 @@ import {
 import { type CanonicalContent, canonicalContentOf, INTEGRITY_KEY } from '@ledger/integrity';
 import type Database from 'better-sqlite3';
 import { deserializeError } from './batch-writer.js';
-import { migrate, openConnection } from './schema.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, migrate, openConnection } from './schema.js';
 import { MainThreadWriter, type OnCommit, WorkerThreadWriter, type Writer } from './writers.js';
 
 export interface SqliteEventStoreOptions {
@@ -48,6 +48,12 @@ export interface SqliteEventStoreOptions {
    * `false` stores metadata exactly as given; events written so are reported unsealed by `ledger verify`.
    */
   readonly integrity?: boolean;
+  /**
+   * How long a commit waits for the write lock while another connection (another process on the same file)
+   * holds it, before its appends fail with `StoreBusyError` (`store-busy`: nothing appended, retry). The wait
+   * blocks the writer's thread. Default 10 000 ms.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 interface EventRow {
@@ -183,10 +189,16 @@ export class SqliteEventStore implements EventStore {
     }
     const reader = openConnection(options.path, { role: 'reader' });
     const integrity = options.integrity ?? true;
+    const writerOptions = {
+      path: options.path,
+      onCommit: options.onCommit,
+      integrity,
+      busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    };
     const writer =
       options.writer === 'worker'
-        ? new WorkerThreadWriter(options.path, options.onCommit, integrity)
-        : new MainThreadWriter(options.path, options.onCommit, integrity);
+        ? new WorkerThreadWriter(writerOptions)
+        : new MainThreadWriter(writerOptions);
     return new SqliteEventStore(reader, writer, options.pollIntervalMs ?? 50, integrity);
   }
 

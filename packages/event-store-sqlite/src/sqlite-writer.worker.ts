@@ -5,11 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AppendRequest, BatchWriter } from './batch-writer.js';
 import { openConnection } from './schema.js';
-import { commitMeasured, type FromWriterThread, MAX_BATCH, type ToWriterThread } from './writers.js';
+import {
+  commitMeasured,
+  type FromWriterThread,
+  MAX_BATCH,
+  type ToWriterThread,
+  type WriterThreadData,
+} from './writers.js';
 
 const port = parentPort!;
-const { path, integrity } = workerData as { path: string; integrity: boolean };
-const writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
+const { path, integrity, busyTimeoutMs } = workerData as WriterThreadData;
+const writer = new BatchWriter(openConnection(path, { role: 'writer', busyTimeoutMs }), { integrity });
 let queue: Array<{ id: number; request: AppendRequest }> = [];
 let scheduled = false;
 let closing = false;

@@ -25,6 +25,28 @@ export function commitMeasured(
   return { outcomes, info: { appends: requests.length, durationMs: performance.now() - started } };
 }
 
+/** What both writer placements are opened with. */
+export interface WriterOptions {
+  readonly path: string;
+  readonly onCommit?: OnCommit | undefined;
+  /** Seal every event into the hash chain. */
+  readonly integrity: boolean;
+  /** How long a commit waits for another connection's write lock before the batch fails with `store-busy`. */
+  readonly busyTimeoutMs: number;
+}
+
+/**
+ * Reports a commit to `onCommit` after its appends were answered. An observer that throws must neither fail
+ * nor strand the appends it observes: its error becomes a process warning.
+ */
+export function reportCommit(onCommit: OnCommit | undefined, info: CommitInfo): void {
+  try {
+    onCommit?.(info);
+  } catch (error) {
+    process.emitWarning(error as Error);
+  }
+}
+
 /** Where appends are committed. Both kinds batch whatever arrived while the previous commit ran. */
 export interface Writer {
   append(request: AppendRequest): Promise<AppendOutcome>;
@@ -50,9 +72,12 @@ export class MainThreadWriter implements Writer {
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(path: string, onCommit?: OnCommit, integrity = true) {
-    this.#writer = new BatchWriter(openConnection(path, { role: 'writer' }), { integrity });
-    this.#onCommit = onCommit;
+  constructor(options: WriterOptions) {
+    this.#writer = new BatchWriter(
+      openConnection(options.path, { role: 'writer', busyTimeoutMs: options.busyTimeoutMs }),
+      { integrity: options.integrity },
+    );
+    this.#onCommit = options.onCommit;
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {
@@ -73,10 +98,10 @@ export class MainThreadWriter implements Writer {
         this.#writer,
         batch.map((pending) => pending.request),
       );
-      this.#onCommit?.(info);
       batch.forEach((pending, index) => {
         pending.resolve(outcomes[index]!);
       });
+      reportCommit(this.#onCommit, info);
     }
   }
 
@@ -85,6 +110,9 @@ export class MainThreadWriter implements Writer {
     this.#writer.close();
   }
 }
+
+/** What the writer thread is started with. */
+export type WriterThreadData = Omit<WriterOptions, 'onCommit'>;
 
 /** Messages between the store and its writer thread. */
 export type ToWriterThread =
@@ -110,17 +138,18 @@ export class WorkerThreadWriter implements Writer {
   #closed: Promise<void> | undefined;
   #failure: Error | undefined;
 
-  constructor(path: string, onCommit?: OnCommit, integrity = true) {
+  constructor(options: WriterOptions) {
+    const { path, integrity, busyTimeoutMs, onCommit } = options;
     this.#worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), {
-      workerData: { path, integrity },
+      workerData: { path, integrity, busyTimeoutMs } satisfies WriterThreadData,
     });
     this.#worker.on('message', (message: FromWriterThread) => {
       if (message.kind !== 'outcomes') return;
-      onCommit?.(message.info);
       message.ids.forEach((id, index) => {
         this.#pending.get(id)?.(message.outcomes[index]!);
         this.#pending.delete(id);
       });
+      reportCommit(onCommit, message.info);
     });
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', (code) => {

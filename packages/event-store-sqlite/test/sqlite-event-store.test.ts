@@ -141,7 +141,7 @@ t.test('another process appending to the same file', async (t) => {
 
 t.test('a writer thread that cannot open its database fails every append, acknowledging none', async (t) => {
   // A directory is no database file: the thread dies while opening it.
-  const writer = new WorkerThreadWriter(t.testdir());
+  const writer = new WorkerThreadWriter({ path: t.testdir(), integrity: true, busyTimeoutMs: 1_000 });
   const request = appendRequest('s', 'A');
   const first = await writer.append(request);
   t.match(first, { ok: false, error: { code: 'storage-failure' } }, 'the waiting append is failed');
@@ -150,6 +150,61 @@ t.test('a writer thread that cannot open its database fails every append, acknow
   await writer.close();
   const error = deserializeError({ code: 'storage-failure', message: 'gone' });
   t.match(error, { code: 'storage-failure', message: 'gone' }, 'surfacing as a typed store error');
+});
+
+for (const writer of ['main-thread', 'worker'] as const) {
+  t.test(
+    `${writer} writer: a write lock held past the busy timeout fails the batch as store-busy`,
+    async (t) => {
+      const path = join(t.testdir(), 'ledger.db');
+      const store = await SqliteEventStore.open({ path, writer, busyTimeoutMs: 200 });
+      t.teardown(() => store.close());
+      // Another process's long transaction, as a second connection holding the write lock.
+      const other = new Database(path);
+      t.teardown(() => other.close());
+      other.exec('BEGIN IMMEDIATE');
+      const appends = ['a', 'b'].map((stream) =>
+        store.appendToStream(stream, [{ type: 'A', data: {} }]).then(
+          () => 'appended',
+          (error: unknown) => error,
+        ),
+      );
+      const [first, second] = await Promise.all(appends);
+      t.match(first, { name: 'StoreBusyError', code: 'store-busy', message: /busy: database is locked/ });
+      t.match(second, { code: 'store-busy' });
+      other.exec('ROLLBACK');
+      const appended = await store.appendToStream('a', [{ type: 'A', data: {} }], {
+        expectedRevision: 'no_stream',
+      });
+      t.equal(
+        appended.nextExpectedRevision,
+        0n,
+        'nothing of the refused batch was stored; a retry goes through',
+      );
+    },
+  );
+}
+
+t.test('an onCommit that throws neither fails nor strands the appends it observes', async (t) => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => {
+    process.off('warning', onWarning);
+  });
+  const store = await SqliteEventStore.open({
+    path: join(t.testdir(), 'ledger.db'),
+    onCommit: () => {
+      throw new Error('metrics are broken');
+    },
+  });
+  t.teardown(() => store.close());
+  const results = await Promise.all(
+    ['a', 'b', 'c'].map((stream) => store.appendToStream(stream, [{ type: 'A', data: {} }])),
+  );
+  t.equal(results.length, 3, 'every append is answered');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.match(warnings[0], { message: 'metrics are broken' }, 'the error surfaces as a process warning');
 });
 
 t.test(

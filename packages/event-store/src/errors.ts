@@ -49,6 +49,18 @@ export class StoreUnavailableError extends EventStoreError {
   }
 }
 
+/**
+ * Another connection held the store's write lock for longer than the store waits for it (an embedded store
+ * shared by several processes). Nothing was appended: the append may simply be retried.
+ */
+export class StoreBusyError extends EventStoreError {
+  static readonly code = 'store-busy';
+
+  constructor(detail: string) {
+    super(StoreBusyError.code, `the event store is busy: ${detail}`);
+  }
+}
+
 /** The stream has no events. */
 export class StreamNotFoundError extends EventStoreError {
   static readonly code = 'stream-not-found';

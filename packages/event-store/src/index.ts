@@ -13,6 +13,7 @@ export {
   InvalidAppendError,
   isStreamNotFoundError,
   isWrongExpectedVersionError,
+  StoreBusyError,
   StoreUnavailableError,
   StreamNotFoundError,
   WrongExpectedVersionError,

@@ -76,6 +76,13 @@ const STORE_PROBLEMS: Readonly<Record<string, HttpProblem>> = {
     'the event store cannot be reached; nothing was recorded, retry (with the same Idempotency-Key) later',
     { headers: { 'retry-after': '5' } },
   ),
+  'store-busy': new HttpProblem(
+    503,
+    'store-busy',
+    'Service Unavailable',
+    "another process holds the event store's write lock; nothing was recorded, retry (with the same Idempotency-Key)",
+    { headers: { 'retry-after': '1' } },
+  ),
   'event-store-closed': new HttpProblem(
     503,
     'unavailable',
@@ -86,6 +93,14 @@ const STORE_PROBLEMS: Readonly<Record<string, HttpProblem>> = {
     },
   ),
 };
+
+const DATABASE_BUSY = new HttpProblem(
+  503,
+  'database-busy',
+  'Service Unavailable',
+  'a database of the ledger is locked by another process; retry (with the same Idempotency-Key) later',
+  { headers: { 'retry-after': '1' } },
+);
 
 /**
  * Maps any error to the problem that answers it; `undefined` means "unexpected": answer 500 and log it.
@@ -110,6 +125,9 @@ export function toHttpProblem(error: unknown): HttpProblem | undefined {
   if (typeof code !== 'string') return undefined;
   const store = STORE_PROBLEMS[code];
   if (store !== undefined) return store;
+  // Another SQLite file (state.db, read.db) locked past its busy timeout by another process: not the client's
+  // doing, and over once that process commits.
+  if (code.startsWith('SQLITE_BUSY')) return DATABASE_BUSY;
   const known = FASTIFY_PROBLEMS[code];
   if (known !== undefined) {
     const [status, problemCode, title] = known;

@@ -1,5 +1,10 @@
 import { DomainRuleError, LedgerError, NotFoundError } from '@ledger/domain';
-import { EventStoreClosedError, StoreUnavailableError, WrongExpectedVersionError } from '@ledger/event-store';
+import {
+  EventStoreClosedError,
+  StoreBusyError,
+  StoreUnavailableError,
+  WrongExpectedVersionError,
+} from '@ledger/event-store';
 import { createHttpApp, HttpProblem, ProblemDetails } from '@ledger/http';
 import t from 'tap';
 import { z } from 'zod';
@@ -45,6 +50,8 @@ function build(bodyLimit?: number) {
     'wrong-version': () => new WrongExpectedVersionError('claim-1', 0n, 1n),
     'store-closed': () => new EventStoreClosedError(),
     'store-unavailable': () => new StoreUnavailableError('connection refused'),
+    'store-busy': () => new StoreBusyError('database is locked'),
+    'sqlite-busy': () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY_TIMEOUT' }),
     duplicate: () =>
       Object.assign(new Error('event e1: stored by another append'), { code: 'duplicate-event-id' }),
     problem: () =>
@@ -189,6 +196,8 @@ t.test('thrown errors map by code', async (t) => {
     'wrong-version': [409, 'concurrency-conflict'],
     'store-closed': [503, 'unavailable'],
     'store-unavailable': [503, 'store-unavailable'],
+    'store-busy': [503, 'store-busy'],
+    'sqlite-busy': [503, 'database-busy'],
     duplicate: [409, 'duplicate-event-id'],
     problem: [429, 'rate-limited'],
     unexpected: [500, 'internal'],
@@ -216,6 +225,10 @@ t.test('thrown errors map by code', async (t) => {
   t.equal(closed.headers['retry-after'], '1');
   const away = await app.inject({ method: 'GET', url: '/throw/store-unavailable' });
   t.equal(away.headers['retry-after'], '5', 'a store that is away: retry in a few seconds');
+  for (const kind of ['store-busy', 'sqlite-busy']) {
+    const busy = await app.inject({ method: 'GET', url: `/throw/${kind}` });
+    t.equal(busy.headers['retry-after'], '1', `${kind}: a lock held by another process, retry soon`);
+  }
   const ajv = await app.inject({ method: 'GET', url: '/throw/ajv-validation' });
   t.same(ajv.json().errors, [
     { path: 'querystring.limit', message: 'must be <= 500' },

@@ -93,6 +93,8 @@ const REJECTED_APPENDS: ReadonlySet<string> = new Set([
   'stream-not-found',
   'invalid-append',
   'duplicate-event-id',
+  // Refused at BEGIN: another process kept the write lock (SqliteEventStore's busy timeout).
+  'store-busy',
 ]);
 
 /**

@@ -82,6 +82,27 @@ t.test('a denial replays on the same claim but not on another one', async (t) =>
   t.equal(await countAll(), 4);
 });
 
+t.test(
+  'an event store locked by another process: 503, nothing recorded, and the same key retries',
+  async (t) => {
+    const { post, countAll, dir } = await setup(t, { busyTimeoutMs: 100 });
+    const other = new Database(join(dir, 'events.db'));
+    t.teardown(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    const headers = { 'idempotency-key': 'locked-1' };
+    const refused = await post('/v1/claims', claimBody(), undefined, headers);
+    t.equal(refused.statusCode, 503);
+    t.equal(refused.headers['retry-after'], '1');
+    t.match(refused.json(), { type: problemType('store-busy'), detail: /nothing was recorded/ });
+    other.exec('ROLLBACK');
+    t.equal(await countAll(), 0);
+    const retried = await post('/v1/claims', claimBody(), undefined, headers);
+    t.equal(retried.statusCode, 201, 'the key is free again at once: no 409 in flight');
+    t.notOk(retried.headers['idempotent-replayed']);
+    t.equal(await countAll(), 1);
+  },
+);
+
 t.test('a concurrent duplicate is 409', async (t) => {
   const { post, state, keys, countAll } = await setup(t);
   const body = claimBody();
