@@ -1,9 +1,10 @@
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '@ledger/config';
 import { PartyId } from '@ledger/domain';
+import { createFileExclusively } from '@ledger/exclusive-file';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { type Principal, Scope } from './scopes.js';
@@ -358,9 +359,13 @@ export class KeyStore {
     }
     const key = `ldg_${ADMIN_KEY_ID}_${randomBytes(32).toString('base64url')}`;
     await mkdir(dataDir, { recursive: true });
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
-    // The mode given to writeFile only applies to a new file and is masked by the umask: set it explicitly.
-    await chmod(file, 0o600);
+    // An empty file (a crash of an older build between creating and writing it) holds no key: replace it.
+    if (kept === '') await unlink(file);
+    if (!createFileExclusively(file, `${key}\n`, { mode: 0o600 })) {
+      // Another service on this data dir created it first (they start together): its key is the admin key.
+      await this.#installAdmin((await readFile(file, 'utf8')).trim());
+      return { keyId: ADMIN_KEY_ID };
+    }
     await this.#installAdmin(key);
     return { keyId: ADMIN_KEY_ID, key };
   }

@@ -116,6 +116,20 @@ t.test('the bootstrap admin', async (t) => {
     t.equal(statSync(join(dir, ADMIN_KEY_FILE)).mode & 0o777, 0o600);
   });
 
+  t.test('services starting together on one data dir agree on one admin key', async (t) => {
+    const dir = t.testdir();
+    const services = [open(t, dir), open(t, dir), open(t, dir)];
+    const started = await Promise.all(
+      services.map(({ keys }) => keys.ensureBootstrapAdmin({ dataDir: dir })),
+    );
+    const shown = started.filter((result) => result.key !== undefined);
+    t.equal(shown.length, 1, 'one of them generated the key and shows it');
+    t.equal(readFileSync(join(dir, ADMIN_KEY_FILE), 'utf8').trim(), shown[0]!.key, 'the file holds that key');
+    for (const { keys } of services) {
+      t.match(await keys.verify(shown[0]!.key!), { keyId: 'admin' }, 'and it is the admin key for all');
+    }
+  });
+
   t.test('an unreadable admin.key is an error, not a new key', async (t) => {
     const { keys, dir } = open(t);
     mkdirSync(join(dir, ADMIN_KEY_FILE));

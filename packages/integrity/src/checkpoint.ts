@@ -12,8 +12,9 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { createFileExclusively } from '@ledger/exclusive-file';
 import { canonicalJson } from './event-hash.js';
 
 /** The private key's file in the data dir. */
@@ -75,19 +76,18 @@ export class IntegrityKey {
 
   /**
    * Reads `<dataDir>/integrity.key`, or generates an Ed25519 key pair into it (mode 0600) on first start. The
-   * file is created exclusively, so two processes starting on one data dir end up with the same key.
+   * file appears whole or not at all (`createFileExclusively`), so processes starting together on one data
+   * dir end up with the same key, and none reads a half-written one.
    *
    * @example
    * const key = IntegrityKey.loadOrCreate('./data');
    */
   static loadOrCreate(dataDir: string): IntegrityKey {
-    const path = join(dataDir, INTEGRITY_KEY_FILE);
-    try {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-    }
+    const existing = IntegrityKey.load(dataDir);
+    if (existing !== undefined) return existing;
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
+    createFileExclusively(join(dataDir, INTEGRITY_KEY_FILE), pem, { mode: 0o600 });
     return IntegrityKey.load(dataDir)!;
   }
 
@@ -175,6 +175,28 @@ export class CheckpointLog {
   }
 
   append(checkpoint: Checkpoint): void {
-    appendFileSync(this.#path, `${JSON.stringify(checkpoint)}\n`, { mode: 0o644 });
+    const line = `${JSON.stringify(checkpoint)}\n`;
+    // After a torn last line (a crash mid-write), a line glued onto it would be skipped with it.
+    appendFileSync(this.#path, this.#endsTorn() ? `\n${line}` : line, { mode: 0o644 });
+  }
+
+  /** Whether the file's last line lacks its newline. */
+  #endsTorn(): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'r');
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return false;
+      throw error;
+    }
+    try {
+      const { size } = fstatSync(fd);
+      if (size === 0) return false;
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      return last[0] !== 0x0a;
+    } finally {
+      closeSync(fd);
+    }
   }
 }

@@ -61,4 +61,6 @@ t.test('the checkpoint log keeps every checkpoint, oldest first', async (t) => {
   t.same(log.latest(), b);
   writeFileSync(join(dir, CHECKPOINTS_FILE), `${JSON.stringify(a)}\n{"treeSize":4,"ro`);
   t.same(log.all(), [a], 'a torn last line is skipped');
+  log.append(b);
+  t.same(log.all(), [a, b], 'and the next checkpoint starts a line of its own');
 });

@@ -1,0 +1,1 @@
+export { type CreateFileOptions, createFileExclusively } from './create-file-exclusively.js';
