@@ -77,7 +77,13 @@ export {
 } from './metrics.js';
 export { type MetricsPluginOptions, metricsPlugin } from './metrics.plugin.js';
 export { type OpenApiOptions, registerOpenApi } from './openapi.js';
-export { problemErrorHandler, problemNotFoundHandler, sendProblem, toHttpProblem } from './problem-json.js';
+export {
+  MAX_FIELD_ERRORS,
+  problemErrorHandler,
+  problemNotFoundHandler,
+  sendProblem,
+  toHttpProblem,
+} from './problem-json.js';
 export {
   DEFAULT_RATE_LIMIT_WINDOW_MS,
   type RateLimitPluginOptions,

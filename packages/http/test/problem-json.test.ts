@@ -5,7 +5,7 @@ import {
   StoreUnavailableError,
   WrongExpectedVersionError,
 } from '@ledger/event-store';
-import { createHttpApp, HttpProblem, ProblemDetails } from '@ledger/http';
+import { createHttpApp, HttpProblem, MAX_FIELD_ERRORS, ProblemDetails } from '@ledger/http';
 import t from 'tap';
 import { z } from 'zod';
 import { memoryLogger } from './fixtures/helpers.js';
@@ -37,6 +37,18 @@ function build(bodyLimit?: number) {
       schema: {
         params: z.object({ id: z.uuid() }),
         querystring: z.object({ limit: z.coerce.number().max(500).optional() }),
+      },
+    },
+    async () => ({ ok: true }),
+  );
+  app.put(
+    '/things/:id',
+    {
+      schema: {
+        params: z.object({ id: z.uuid() }),
+        body: Body,
+        querystring: z.strictObject({ dryRun: z.enum(['true', 'false']).optional() }),
+        headers: z.object({ 'x-correlation-id': z.string().max(8).optional() }),
       },
     },
     async () => ({ ok: true }),
@@ -129,6 +141,62 @@ t.test('params and querystring failures name their context', async (t) => {
     query.json().errors.map((e: { path: string }) => e.path),
     ['querystring.limit'],
   );
+});
+
+t.test('every bad part of a request is named, not only the first one fastify checks', async (t) => {
+  const { app } = build();
+  t.teardown(() => app.close());
+  const paths = async (url: string, payload: unknown, headers: Record<string, string> = {}) => {
+    const response = await app.inject({ method: 'PUT', url, payload: payload as object, headers });
+    t.equal(response.statusCode, 400);
+    return response.json().errors.map((e: { path: string }) => e.path);
+  };
+  const good = { attribution: { state: 'CN', relation: 'x' }, summary: 's' };
+  const uuid = '0174776e-8a00-7000-8000-000000000001';
+  t.same(
+    await paths(
+      '/things/not-a-uuid?dryRun=maybe&extra=1',
+      { ...good, summary: '', extra: true },
+      {
+        'x-correlation-id': 'far-too-long',
+      },
+    ),
+    [
+      'params.id',
+      'body.summary',
+      'body.extra',
+      'querystring.dryRun',
+      'querystring.extra',
+      'headers.x-correlation-id',
+    ],
+    'params, then body, querystring and headers',
+  );
+  t.same(await paths(`/things/${uuid}?extra=1`, { ...good, summary: '' }), [
+    'body.summary',
+    'querystring.extra',
+  ]);
+  t.same(await paths(`/things/${uuid}?extra=1`, good, { 'x-correlation-id': 'far-too-long' }), [
+    'querystring.extra',
+    'headers.x-correlation-id',
+  ]);
+  t.same(await paths('/things/not-a-uuid', good), ['params.id'], 'valid parts add nothing');
+});
+
+t.test('an answer lists at most MAX_FIELD_ERRORS errors, and each path once in detail', async (t) => {
+  const { app } = build();
+  t.teardown(() => app.close());
+  const unknown = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`f${i}`, 1]));
+  const many = await app.inject({ method: 'POST', url: '/things', payload: { summary: 's', ...unknown } });
+  t.equal(many.statusCode, 400);
+  t.equal(many.json().errors.length, MAX_FIELD_ERRORS);
+  t.match(many.json().detail, /\(and 4901 more errors\)$/);
+  const twice = await app.inject({
+    method: 'POST',
+    url: '/things',
+    payload: { attribution: { state: 'CN', relation: 'x' }, summary: 7 },
+  });
+  t.ok(twice.json().errors.length >= 1);
+  t.equal(twice.json().detail, 'invalid request: body.summary');
 });
 
 t.test("fastify's own errors", async (t) => {
