@@ -127,6 +127,44 @@ function writeClientErrorProblem(error: Error & { code?: string }, socket: Socke
   socket.destroy(error);
 }
 
+/** RFC 8259: JSON exchanged between systems is UTF-8. `fatal`: bytes that are not UTF-8 throw. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+const INVALID_UTF8 = new HttpProblem(
+  400,
+  'invalid-json',
+  'Bad Request',
+  'the request body is not valid UTF-8',
+);
+const UNSUPPORTED_CHARSET = new HttpProblem(
+  415,
+  'unsupported-media-type',
+  'Unsupported Media Type',
+  'the request body must be application/json in UTF-8 (RFC 8259)',
+);
+const FORBIDDEN_KEY = new HttpProblem(
+  400,
+  'invalid-json',
+  'Bad Request',
+  'the request body has a "__proto__" or "constructor" key, which is refused (prototype poisoning)',
+);
+
+/** The `charset` parameter of a Content-Type, lower-cased; undefined without one. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  return match?.[1]?.toLowerCase();
+}
+
+/** Whether `text` is JSON that plain `JSON.parse` accepts (the safe parser refuses some of it). */
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -150,10 +188,20 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
   // Bodies are JSON only (DESIGN §6): without this, text/plain would reach validation and be a 400, not a 415.
   app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
-    const body = raw as string; // parseAs: 'string'
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(UNSUPPORTED_CHARSET, undefined);
+    }
+    let body: string;
+    try {
+      body = UTF8.decode(raw as Buffer); // parseAs: 'buffer'
+    } catch {
+      // Decoding leniently would replace the bad bytes with U+FFFD and record what the client never sent.
+      return done(INVALID_UTF8, undefined);
+    }
     parseJson(request, body, (error, value) => {
-      if (error !== null) return done(error, undefined);
+      if (error !== null) return done(isValidJson(body) ? FORBIDDEN_KEY : error, undefined);
       // RFC 8259 leaves duplicate keys to the parser (JSON.parse keeps the last); a ledger records what was
       // said, so an ambiguous body is refused rather than silently resolved.
       const paths = duplicateKeys(body);

@@ -86,6 +86,26 @@ t.test('path parameters up to 1024 characters are accepted', async (t) => {
   t.equal(tooLong.statusCode, 414, 'beyond the limit fastify still refuses');
 });
 
+t.test('JSON bodies are UTF-8: other bytes are refused, never replaced', async (t) => {
+  const app = createHttpApp({ logger: memoryLogger('silent').logger });
+  t.teardown(() => app.close());
+  app.post('/things', async (request) => ({ body: request.body }));
+  const post = (payload: Buffer | string, contentType = 'application/json') =>
+    app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': contentType } });
+  const latin1 = Buffer.concat([Buffer.from('{"name":"Caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+  const refused = await post(latin1);
+  t.equal(refused.statusCode, 400);
+  t.match(refused.json(), { type: /invalid-json$/, detail: 'the request body is not valid UTF-8' });
+  const declared = await post(latin1, 'application/json; charset=ISO-8859-1');
+  t.equal(declared.statusCode, 415, 'a body declared in another charset');
+  t.match(declared.json(), { type: /unsupported-media-type$/, detail: /UTF-8/ });
+  const utf8 = await post('{"name":"Café 🛰"}', 'application/json; charset="UTF-8"');
+  t.equal(utf8.statusCode, 200);
+  t.same(utf8.json(), { body: { name: 'Café 🛰' } }, 'UTF-8, declared or not, reads as sent');
+  const proto = await post('{"a":1,"__proto__":{"admin":true}}');
+  t.match(proto.json(), { status: 400, type: /invalid-json$/, detail: /"__proto__" or "constructor" key/ });
+});
+
 t.test('JSON bodies with a key given twice are 400 naming every duplicated path', async (t) => {
   const app = createHttpApp({ logger: memoryLogger('silent').logger });
   t.teardown(() => app.close());
