@@ -80,6 +80,12 @@ t.test('400 names every bad field and changes nothing', async (t) => {
   t.equal(notJson.status, 400, 'a body that is not JSON');
   const badLimit = await call(url, 'GET', '/v1/actors?limit=501');
   t.equal(badLimit.status, 400, 'a limit above 500');
+  for (const limit of ['0x10', '1e2', '%20%205', '2.5']) {
+    const loose = await call(url, 'GET', `/v1/actors?limit=${limit}`);
+    t.equal(loose.status, 400, `limit=${limit} is no decimal whole number`);
+  }
+  const hexPosition = await call(url, 'GET', '/v1/actors?minPosition=0x1');
+  t.equal(hexPosition.status, 400, 'nor is minPosition=0x1');
   const badClaimId = await call(url, 'GET', '/v1/claims/not-a-uuid');
   t.equal(badClaimId.status, 400, 'a claim id that is not a UUID');
   const after = await call<{ events: unknown[] }>(url, 'GET', '/v1/audit?limit=500');

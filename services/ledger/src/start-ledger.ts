@@ -87,7 +87,7 @@ export async function startLedger(config: LedgerConfig, logger: Logger): Promise
       : {}),
   });
   await app.register(queryRoutes, { queries, config });
-  await app.register(subscriptionsRoutes, { queries, metrics });
+  await app.register(subscriptionsRoutes, { queries, metrics, consistencyWaitMs: config.consistencyWaitMs });
   await app.register(integrityRoutes, {
     integrity: LedgerIntegrity.open({ store, dataDir: config.dataDir }),
   });

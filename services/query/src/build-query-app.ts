@@ -53,7 +53,12 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await app.register(authPlugin, { keys: deps.keys ?? deps.state.keys });
   await app.register(rateLimitPlugin, { max: deps.config.rateLimit });
   await app.register(queryRoutes, { queries: deps.queries, config: deps.config });
-  await app.register(subscriptionsRoutes, { ...deps.subscriptions, queries: deps.queries, metrics });
+  await app.register(subscriptionsRoutes, {
+    consistencyWaitMs: deps.config.consistencyWaitMs,
+    ...deps.subscriptions,
+    queries: deps.queries,
+    metrics,
+  });
   if (deps.integrity !== undefined) await app.register(integrityRoutes, { integrity: deps.integrity });
   return app;
 }

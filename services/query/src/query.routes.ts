@@ -3,6 +3,7 @@ import { HttpProblem, ProblemDetails } from '@ledger/http';
 import type { LedgerQueries } from '@ledger/projections';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { caughtUp } from './caught-up.js';
 import {
   ActorList,
   ActorParams,
@@ -58,18 +59,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
   // A shutting-down server answers pending minPosition waits with 503 at once instead of holding the drain.
   fastify.addHook('preClose', async () => queries.interruptWaits());
 
-  async function caughtUp(minPosition: number | undefined): Promise<void> {
-    if (minPosition === undefined) return;
-    if (await queries.waitForPosition(minPosition, config.consistencyWaitMs)) return;
-    throw new HttpProblem(
-      503,
-      'not-caught-up',
-      'Read models not caught up',
-      `the read models have folded position ${queries.checkpoint()}, not yet ${minPosition}; retry shortly`,
-      { headers: { 'retry-after': '1' } },
-    );
-  }
-
   app.get(
     '/v1/claims/:claimId',
     {
@@ -83,7 +72,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
       },
     },
     async (request) => {
-      await caughtUp(request.query.minPosition);
+      await caughtUp(queries, request.query.minPosition, config.consistencyWaitMs);
       const claim = queries.getClaim(request.params.claimId);
       if (claim === undefined) throw notFound('claim', request.params.claimId);
       return claim;
@@ -103,7 +92,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
     },
     async (request) => {
       const { minPosition, ...filters } = request.query;
-      await caughtUp(minPosition);
+      await caughtUp(queries, minPosition, config.consistencyWaitMs);
       return paged(() => queries.listClaims(filters));
     },
   );
@@ -121,7 +110,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
     },
     async (request) => {
       const { minPosition, ...filters } = request.query;
-      await caughtUp(minPosition);
+      await caughtUp(queries, minPosition, config.consistencyWaitMs);
       return paged(() => queries.listActors(filters));
     },
   );
@@ -140,7 +129,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
     },
     async (request) => {
       const { minPosition, ...cutoff } = request.query;
-      await caughtUp(minPosition);
+      await caughtUp(queries, minPosition, config.consistencyWaitMs);
       const actor = queries.getActor(request.params.actorId, cutoff);
       if (actor === undefined) throw notFound('actor', request.params.actorId);
       return actor;
@@ -161,7 +150,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
     },
     async (request) => {
       const { minPosition, ...cutoff } = request.query;
-      await caughtUp(minPosition);
+      await caughtUp(queries, minPosition, config.consistencyWaitMs);
       const disputes = queries.getDisputes(request.params.actorId, cutoff);
       if (disputes === undefined) throw notFound('actor', request.params.actorId);
       return disputes;
@@ -181,7 +170,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (fastif
     },
     async (request) => {
       const { minPosition, type, ...filters } = request.query;
-      await caughtUp(minPosition);
+      await caughtUp(queries, minPosition, config.consistencyWaitMs);
       return paged(() => queries.audit({ ...filters, ...(type === undefined ? {} : { types: type }) }));
     },
   );

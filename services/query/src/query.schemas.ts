@@ -9,11 +9,20 @@ import {
 } from '@ledger/domain';
 import { z } from 'zod';
 
+/**
+ * A whole number as a query string carries it: decimal digits only. `z.coerce.number` would also take `0x10`,
+ * `1e2` and `  5`, none of which a client means as a position or a page size.
+ */
+export const DecimalInteger = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a whole number in decimal digits')
+  .transform(Number);
+
 /** `minPosition=N`: answer only once the read models have folded position N (read-your-writes). */
-const MinPosition = z.coerce.number().int().positive().optional();
+export const MinPosition = DecimalInteger.pipe(z.number().int().positive()).optional();
 
 /** Lists page with `limit` (default 100, at most 500) and an opaque `cursor`. */
-const Limit = z.coerce.number().int().min(1).max(500).default(100);
+const Limit = DecimalInteger.pipe(z.number().int().min(1).max(500)).default(100);
 const Cursor = z.string().min(1).max(512).optional();
 
 export const Cutoffs = z

@@ -5,9 +5,13 @@ import type { AuditEvent, EventFilter, LedgerQueries } from '@ledger/projections
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { caughtUp } from './caught-up.js';
+import { MinPosition } from './query.schemas.js';
 
 export interface SubscriptionsRoutesOptions {
   readonly queries: LedgerQueries;
+  /** The longest `minPosition` wait before a `503` (`LEDGER_CONSISTENCY_WAIT_MS`; default 5 000 ms). */
+  readonly consistencyWaitMs?: number;
   /** A `: heartbeat` comment after this much silence (default 15 000 ms). */
   readonly heartbeatMs?: number;
   /** A stream whose unsent bytes pass this is cut off as a slow consumer (default 1 MiB). */
@@ -45,6 +49,9 @@ export const SubscriptionQuery = z
     from: Position.optional().describe('resume with the events strictly after this position (default 0)'),
     actor: ActorId.optional(),
     state: StateCode.optional(),
+    minPosition: MinPosition.describe(
+      'start the stream only once the read models have folded this position (503 after the consistency wait)',
+    ),
   })
   .strict();
 
@@ -95,6 +102,7 @@ export const subscriptionsRoutes: FastifyPluginAsync<SubscriptionsRoutesOptions>
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   const pageSize = options.pageSize ?? 500;
+  const consistencyWaitMs = options.consistencyWaitMs ?? 5_000;
   const open = new Set<OpenStream>();
 
   fastify.addHook('preClose', async () => {
@@ -106,6 +114,8 @@ export const subscriptionsRoutes: FastifyPluginAsync<SubscriptionsRoutesOptions>
   app.get(
     '/v1/subscriptions/:topic',
     {
+      // A HEAD response discards what is written to it, so the stream would run, unseen, until the client left.
+      exposeHeadRoute: false,
       config: { scope: 'read' },
       schema: {
         tags: ['subscriptions'],
@@ -121,13 +131,15 @@ export const subscriptionsRoutes: FastifyPluginAsync<SubscriptionsRoutesOptions>
           400: ProblemDetails,
           401: ProblemDetails,
           403: ProblemDetails,
+          503: ProblemDetails,
         },
       },
     },
     async (request, reply) => {
-      const { actor, state, from } = request.query;
+      const { actor, state, from, minPosition } = request.query;
       const filter = { types: TOPIC_TYPES[request.params.topic], actor, state };
       const after = request.headers['last-event-id'] ?? from ?? 0;
+      await caughtUp(queries, minPosition, consistencyWaitMs);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -1,5 +1,11 @@
 import t from 'tap';
-import { eventually, type Frame, startQueryServer, subscribe } from './fixtures/subscriptions.fixtures.js';
+import {
+  ADMIN_KEY,
+  eventually,
+  type Frame,
+  startQueryServer,
+  subscribe,
+} from './fixtures/subscriptions.fixtures.js';
 
 const eventCount = (n: number) => (frames: Frame[]) =>
   frames.filter((f) => f.event !== undefined).length >= n;
@@ -108,6 +114,7 @@ t.test('problems before the stream starts', async (t) => {
     ['/v1/subscriptions/all?actor=Not%20An%20Id', {}, 400, /querystring\.actor/],
     ['/v1/subscriptions/all?state=XX', {}, 400, /querystring\.state/],
     ['/v1/subscriptions/all?limit=5', {}, 400, /limit/],
+    ['/v1/subscriptions/all?minPosition=0x10', {}, 400, /querystring\.minPosition/],
     ['/v1/subscriptions/all', { headers: { 'last-event-id': 'abc' } }, 400, /headers\.last-event-id/],
     ['/v1/subscriptions/all', { headers: { 'last-event-id': '-3' } }, 400, /last-event-id/],
     ['/v1/subscriptions/all', { key: null }, 401, /Authorization/],
@@ -126,6 +133,33 @@ t.test('problems before the stream starts', async (t) => {
   const route = spec.paths['/v1/subscriptions/{topic}']!.get;
   t.ok(route.responses['200']!.content!['text/event-stream'], 'OpenAPI declares the event stream');
   t.ok(route.responses['400'] && route.responses['401'] && route.responses['403'], 'and the problems');
+});
+
+t.test('minPosition: the stream starts once the read models have folded it, else 503', async (t) => {
+  const server = await startQueryServer(t, { consistencyWaitMs: 200 });
+  const made = await server.claim('Volt Typhoon');
+  const ahead = await subscribe(server.url, `/v1/subscriptions/all?minPosition=${made.position + 5}`);
+  t.equal(ahead.status, 503);
+  t.equal(ahead.response.headers['retry-after'], '1');
+  t.match(await ahead.body(), { type: /not-caught-up$/ });
+  const reached = await subscribe(server.url, `/v1/subscriptions/all?minPosition=${made.position}`);
+  t.teardown(() => reached.destroy());
+  t.equal(reached.status, 200);
+  await reached.until((frames) => frames.some((frame) => frame.id !== undefined));
+  t.same(
+    reached.events().map((event) => event.id),
+    [made.position],
+  );
+});
+
+t.test('HEAD is no stream: it answers at once instead of following unseen', async (t) => {
+  const server = await startQueryServer(t);
+  const head = await fetch(`${server.url}/v1/subscriptions/all`, {
+    method: 'HEAD',
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  t.equal(head.status, 404);
+  t.equal(head.headers.get('content-type')?.split(';')[0], 'application/problem+json');
 });
 
 t.test('a heartbeat comment after each interval of silence', async (t) => {
