@@ -221,6 +221,11 @@ t.test('asOf and knownAt rebuild any past moment', async (t) => {
   );
   t.equal(await status('asOf=2020-09-11T10:00:00%2B02:00'), 'contested', 'zones are honoured');
   t.equal(
+    await status('asOf=2020-09-11T10:00:00+02:00'),
+    'contested',
+    'an offset whose + was not percent-encoded (it arrives as a space) means the same',
+  );
+  t.equal(
     (await call(url, 'GET', '/v1/actors/time-traveller?asOf=2020-09-09T00:00:00Z')).status,
     404,
     'before any claim: 404',

@@ -16,21 +16,27 @@ export const SHORT_TEXT_MAX = 200;
 // A lone UTF-16 surrogate is not a character: stored as given it would come back as U+FFFD from some reads and
 // as itself from others, so the record would say different things depending on where it is read.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const text = (max: number) =>
+// Control characters (NUL, BEL, ESC, the C1 block) are no text anyone states; in a name they hide what is shown.
+// A long text may keep its line breaks and tabs.
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+const text = (max: number, control: RegExp, what: string) =>
   z
     .string()
     .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (no lone surrogates)')
     .trim()
     .normalize('NFC')
+    // After trimming: white space around a name (a trailing newline) goes, inside it is refused.
+    .refine((value) => !control.test(value), `must not contain control characters${what}`)
     .min(1, 'must not be empty')
     .max(max);
 
 /** A trimmed, NFC-normalised, non-empty name, title, alias, target or campaign (at most 200). */
-export const ShortText = text(SHORT_TEXT_MAX);
+export const ShortText = text(SHORT_TEXT_MAX, CONTROL, '');
 export type ShortText = z.infer<typeof ShortText>;
 
 /** A trimmed, NFC-normalised, non-empty summary, statement, reason or caveat (at most 10 000). */
-export const LongText = text(LONG_TEXT_MAX);
+export const LongText = text(LONG_TEXT_MAX, CONTROL_BUT_LINE_BREAKS, ' (line breaks and tabs are fine)');
 export type LongText = z.infer<typeof LongText>;
 
 /** A party's id: a lower-case slug such as `microsoft` or `us-dhs`. */

@@ -160,6 +160,25 @@ t.test('compareInstants stays right past its memo bound', async (t) => {
   t.throws(() => compareInstants('2020-01-01', '2020-01-01T00:00:00Z'), RangeError, 'still validates');
 });
 
+t.test('text has no control characters; a long text may keep line breaks and tabs', async (t) => {
+  for (const control of ['\u0000', '\u0007', '\u001b', '\u007f', '\u0085', '\n', '\t']) {
+    t.notOk(
+      ShortText.safeParse(`a${control}b`).success,
+      `a name with U+${control.charCodeAt(0).toString(16)}`,
+    );
+  }
+  for (const control of ['\u0000', '\u0007', '\u001b', '\u007f', '\u009b']) {
+    t.notOk(
+      LongText.safeParse(`a${control}b`).success,
+      `a text with U+${control.charCodeAt(0).toString(16)}`,
+    );
+  }
+  t.equal(LongText.parse('line one\r\nline two\tend'), 'line one\r\nline two\tend');
+  t.match(ShortText.safeParse('x\u0000y').error?.issues, [
+    { message: 'must not contain control characters' },
+  ]);
+});
+
 t.test('text must be well-formed Unicode: lone surrogates are refused, pairs kept', async (t) => {
   t.notOk(ShortText.safeParse('Bad\ud800Name').success, 'a lone high surrogate');
   t.notOk(LongText.safeParse('trailing \udc00').success, 'a lone low surrogate');

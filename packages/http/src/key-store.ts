@@ -3,7 +3,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '@ledger/config';
-import { PartyId } from '@ledger/domain';
+import { PartyId, ShortText } from '@ledger/domain';
 import { createFileExclusively } from '@ledger/exclusive-file';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -59,7 +59,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Body of `POST /v1/admin/keys`. */
 export const CreateKeyInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: ShortText,
   scopes: z.array(Scope).min(1),
   party: PartyId.optional(),
 });

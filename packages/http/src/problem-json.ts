@@ -2,6 +2,7 @@
  * Errors → HTTP, in one place. Every error a request can raise ends here and leaves as RFC 9457
  * `application/problem+json`; nothing a client sent is answered with a 500.
  */
+import { STATUS_CODES } from 'node:http';
 import { isLedgerError } from '@ledger/domain';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -133,9 +134,21 @@ export function toHttpProblem(error: unknown): HttpProblem | undefined {
     return new HttpProblem(status, problemCode, title, FASTIFY_DETAILS[code] ?? 'the request is malformed');
   }
   if (Array.isArray(validation)) return invalidRequest(fieldErrors(validationContext, validation));
-  // Other fastify errors that blame the client (a bad header, an unsupported method) keep their status.
+  // Other fastify errors that blame the client (a bad header, an unsupported method, a path too long) keep
+  // their status, with its own title and code.
   if (code.startsWith('FST_') && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return new HttpProblem(statusCode, 'bad-request', 'Bad Request', 'the request is malformed');
+    const title = STATUS_CODES[statusCode] ?? 'Bad Request';
+    const problemCode = title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    return new HttpProblem(statusCode, problemCode, title, 'the request is malformed');
+  }
+  // The client went away while its body was arriving: nothing to answer, and not the server's fault.
+  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new HttpProblem(
+      400,
+      'request-aborted',
+      'Bad Request',
+      'the client closed the request before its end',
+    );
   }
   return undefined;
 }

@@ -106,6 +106,7 @@ t.test('POST /v1/admin/keys', async (t) => {
     const cases: [string, unknown, string[]][] = [
       ['unknown scope', { name: 'x', scopes: ['claims:write', 'superuser'] }, ['body.scopes.1']],
       ['empty name', { name: '   ', scopes: ['read'] }, ['body.name']],
+      ['a control character in the name', { name: 'x\u0000y', scopes: ['read'] }, ['body.name']],
       ['extra field', { name: 'x', scopes: ['read'], expiresAt: 'never' }, ['body.expiresAt']],
       ['no scopes', { name: 'x', scopes: [] }, ['body.scopes']],
       ['bad party', { name: 'x', scopes: ['read'], party: 'Not A Slug!' }, ['body.party']],

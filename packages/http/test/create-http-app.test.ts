@@ -84,6 +84,7 @@ t.test('path parameters up to 1024 characters are accepted', async (t) => {
   t.equal(longest.statusCode, 200);
   const tooLong = await app.inject({ method: 'GET', url: `/v1/actors/${'c'.repeat(MAX_PARAM_LENGTH + 1)}` });
   t.equal(tooLong.statusCode, 414, 'beyond the limit fastify still refuses');
+  t.match(tooLong.json(), { type: /\/uri-too-long$/, title: 'URI Too Long', status: 414 });
 });
 
 t.test('JSON bodies are UTF-8: other bytes are refused, never replaced', async (t) => {

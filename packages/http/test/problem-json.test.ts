@@ -72,7 +72,8 @@ function build(bodyLimit?: number) {
       }),
     unexpected: () => new Error('secret internals: /var/lib/ledger password=hunter2'),
     'not-an-object': () => 'a thrown string',
-    'coded-unexpected': () => Object.assign(new Error('boom'), { code: 'ECONNRESET' }),
+    'coded-unexpected': () => Object.assign(new Error('boom'), { code: 'EPIPE' }),
+    aborted: () => Object.assign(new Error('aborted'), { code: 'ECONNRESET' }),
     'fastify-4xx': () =>
       Object.assign(new Error('method not allowed'), { code: 'FST_ERR_SOMETHING', statusCode: 405 }),
     'fastify-5xx': () => Object.assign(new Error('plugin broke'), { code: 'FST_ERR_OTHER', statusCode: 500 }),
@@ -271,7 +272,8 @@ t.test('thrown errors map by code', async (t) => {
     unexpected: [500, 'internal'],
     'not-an-object': [500, 'internal'],
     'coded-unexpected': [500, 'internal'],
-    'fastify-4xx': [405, 'bad-request'],
+    'fastify-4xx': [405, 'method-not-allowed'],
+    aborted: [400, 'request-aborted'],
     'fastify-5xx': [500, 'internal'],
     'ajv-validation': [400, 'invalid-request'],
   };

@@ -21,7 +21,7 @@ export function decodeCursor(kind: string, cursor: string, type: 'number' | 'str
   }
   if (Array.isArray(decoded) && decoded.length === 2 && decoded[0] === kind) {
     const key: unknown = decoded[1];
-    if (type === 'number' && Number.isSafeInteger(key)) return key as number;
+    if (type === 'number' && Number.isSafeInteger(key) && (key as number) >= 0) return key as number;
     if (type === 'string' && typeof key === 'string') return key;
   }
   throw new ProjectionError('invalid-cursor', 'the cursor is not one this list handed out', { cursor });

@@ -361,6 +361,7 @@ t.test('cursors are opaque and checked', async (t) => {
     '%%%',
     'bm90IGpzb24',
     Buffer.from('["claims",1.5]').toString('base64url'),
+    Buffer.from('["claims",-5]').toString('base64url'),
     Buffer.from('["claims"]').toString('base64url'),
   ]) {
     t.throws(

@@ -26,6 +26,8 @@ export const WriteHeaders = z.looseObject({
   'idempotency-key': z
     .string()
     .regex(PRINTABLE, 'must be 1 to 255 printable ASCII characters')
+    // Node joins a header sent twice with ", ": two keys would silently become a third.
+    .refine((key) => !key.includes(','), 'must be one key, without a comma (sent twice?)')
     .optional()
     .describe('IETF httpapi Idempotency-Key: retries with the same key and body replay the first response'),
   'x-correlation-id': z.string().regex(TOKEN, 'must be 1 to 255 visible ASCII characters').optional(),

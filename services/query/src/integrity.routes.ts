@@ -4,6 +4,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
+/** These routes take no query parameters: an unknown one is a 400, as on every other route. */
+const NoQuery = z.strictObject({});
+
 export interface IntegrityRoutesOptions {
   readonly integrity: LedgerIntegrity;
 }
@@ -92,6 +95,7 @@ export const integrityRoutes: FastifyPluginAsync<IntegrityRoutesOptions> = async
     {
       config: { scope: 'read' },
       schema: {
+        querystring: NoQuery,
         tags: ['integrity'],
         summary:
           'Verify the whole log (hash chain, Merkle root, latest signed checkpoint); sign a new checkpoint',
@@ -111,6 +115,7 @@ export const integrityRoutes: FastifyPluginAsync<IntegrityRoutesOptions> = async
       // Public: anyone checking a proof needs it, and a key published widely is harder to substitute.
       config: { public: true },
       schema: {
+        querystring: NoQuery,
         tags: ['integrity'],
         summary: 'The Ed25519 public key that signs checkpoints (no authentication)',
         security: [],
@@ -125,6 +130,7 @@ export const integrityRoutes: FastifyPluginAsync<IntegrityRoutesOptions> = async
     {
       config: { scope: 'read' },
       schema: {
+        querystring: NoQuery,
         tags: ['integrity'],
         summary: 'An inclusion proof of the event at a position in a signed Merkle tree, checkable offline',
         params: ProofParams,

@@ -25,10 +25,20 @@ export const MinPosition = DecimalInteger.pipe(z.number().int().positive()).opti
 const Limit = DecimalInteger.pipe(z.number().int().min(1).max(500)).default(100);
 const Cursor = z.string().min(1).max(512).optional();
 
+// An unencoded `+` in a query string decodes as a space, so `asOf=2020-09-10T14:00:00+02:00` arrives as
+// `…14:00:00 02:00`. A space can never stand there in a date-time, so it is read back as the `+` it was.
+const SPACE_BEFORE_OFFSET = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?) (\d\d:\d\d)$/;
+
+/** A date-time in a query string: RFC 3339 with a zone, `+hh:mm` given with or without percent-encoding. */
+const QueryDateTime = z
+  .string()
+  .transform((value) => value.replace(SPACE_BEFORE_OFFSET, '$1+$2'))
+  .pipe(DateTime);
+
 export const Cutoffs = z
   .object({
-    asOf: DateTime.optional(),
-    knownAt: DateTime.optional(),
+    asOf: QueryDateTime.optional(),
+    knownAt: QueryDateTime.optional(),
     minPosition: MinPosition,
   })
   .strict();
@@ -72,8 +82,8 @@ export const AuditQuery = z
     actor: ActorId.optional(),
     claim: ClaimIdParam.optional(),
     type: EventTypes.optional(),
-    recordedFrom: DateTime.optional(),
-    recordedTo: DateTime.optional(),
+    recordedFrom: QueryDateTime.optional(),
+    recordedTo: QueryDateTime.optional(),
     limit: Limit,
     cursor: Cursor,
     minPosition: MinPosition,

@@ -151,6 +151,14 @@ t.test('GET /v1/integrity/proof/:position', async (t) => {
     }
     t.equal((await get('/v1/integrity/proof/1', null)).statusCode, 401);
   });
+
+  t.test('unknown query parameters are 400, as on every route', async (t) => {
+    for (const path of ['/v1/integrity?foo=1', '/v1/integrity/key?foo=1', '/v1/integrity/proof/1?foo=1']) {
+      const response = await get(path);
+      t.equal(response.statusCode, 400, path);
+      t.match(response.json(), { errors: [{ path: 'querystring.foo', message: 'unknown field' }] }, path);
+    }
+  });
 });
 
 t.test('a tampered log: the report names the position, and proofs are refused', async (t) => {
