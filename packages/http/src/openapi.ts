@@ -38,7 +38,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => withRateLimitAnswer(input.url, jsonSchemaTransform(input)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   const headers = helmetHeaders({
@@ -61,6 +61,25 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
     for (const [name, value] of entries) reply.raw.setHeader(name, value);
     done();
   });
+}
+
+/**
+ * Every authenticated `/v1` route (one that documents its `401`) may also answer `429` to a key over its rate
+ * limit (the rate-limit plugin applies to all of them, admin keys excepted, so the admin routes never do): the
+ * answer is documented where the routes' own schemas cannot know of it, with the `401`'s problem shape.
+ */
+function withRateLimitAnswer<T extends { schema: unknown }>(url: string, transformed: T): T {
+  const response = (transformed.schema as { response?: Record<string, unknown> } | undefined)?.response;
+  const unauthorised = response?.['401'];
+  if (response === undefined || unauthorised === undefined || response['429'] !== undefined)
+    return transformed;
+  if (!url.startsWith('/v1/') || url.startsWith('/v1/admin/')) return transformed;
+  response['429'] = {
+    ...(unauthorised as object),
+    description:
+      'Too Many Requests: the key made more than LEDGER_RATE_LIMIT requests this minute (Retry-After)',
+  };
+  return transformed;
 }
 
 /**

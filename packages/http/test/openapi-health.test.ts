@@ -12,10 +12,15 @@ t.test('OpenAPI is derived from the zod schemas and served at /docs', async (t) 
     {
       schema: {
         body: z.strictObject({ name: z.string() }),
-        response: { 201: z.object({ id: z.string() }), 400: ProblemDetails },
+        response: { 201: z.object({ id: z.string() }), 400: ProblemDetails, 401: ProblemDetails },
       },
     },
     async (_request, reply) => reply.code(201).send({ id: 'x' }),
+  );
+  app.get(
+    '/v1/admin/things',
+    { schema: { response: { 200: z.object({ id: z.string() }), 401: ProblemDetails } } },
+    async () => ({ id: 'x' }),
   );
   app.get('/stream', { schema: { hide: true } }, (_request, reply) => {
     reply.hijack();
@@ -36,6 +41,12 @@ t.test('OpenAPI is derived from the zod schemas and served at /docs', async (t) 
   t.ok(doc.paths['/v1/things'].post.requestBody);
   t.ok(doc.paths['/v1/things'].post.responses['201']);
   t.ok(doc.paths['/v1/things'].post.responses['400']);
+  t.match(
+    doc.paths['/v1/things'].post.responses['429'],
+    { description: /LEDGER_RATE_LIMIT/ },
+    'an authenticated route documents the rate limit',
+  );
+  t.notOk(doc.paths['/v1/admin/things'].get.responses['429'], 'admin routes are never rate limited');
   t.notOk(doc.paths['/health'], 'health routes are hidden');
   const ui = await app.inject({ method: 'GET', url: '/docs' });
   t.ok([200, 302].includes(ui.statusCode));
