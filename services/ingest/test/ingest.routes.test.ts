@@ -332,13 +332,14 @@ t.test('OpenAPI describes every route and status', async (t) => {
     '413',
     '415',
     '422',
+    '429',
     '503',
   ]);
   for (const sub of ['denials', 'confirmations', 'retractions']) {
     const route = doc.paths[`/v1/claims/{claimId}/${sub}`].post;
     t.same(
       Object.keys(route.responses).sort(),
-      ['201', '400', '401', '403', '404', '409', '413', '415', '422', '503'],
+      ['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '503'],
       sub,
     );
     t.ok(
