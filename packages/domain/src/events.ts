@@ -15,6 +15,7 @@ import {
   OfficialParty,
   Party,
   PartyId,
+  PartyKind,
   ShortText,
   Source,
   Spokesperson,
@@ -96,7 +97,9 @@ export type ClaimEvent = z.infer<typeof ClaimEvent>;
  * only new input must meet (look-alike actor names, well-formed Unicode, lengths, slugs, the ISO list, URL
  * forms) are not applied again, and members a newer writer added are kept, not refused.
  */
-const StoredParty = z.looseObject({ id: z.string().min(1), name: z.string(), kind: z.string() });
+// `kind` keeps its list: the read models and the HTTP answers show it as one of those kinds, and the list has
+// only ever grown (a kind taken out would need an upcaster naming what it became).
+const StoredParty = z.looseObject({ id: z.string().min(1), name: z.string(), kind: PartyKind });
 const StoredSpokesperson = z.looseObject({ name: z.string(), title: z.string().optional() });
 const StoredSource = z.looseObject({
   url: z.string(),

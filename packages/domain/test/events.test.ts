@@ -115,6 +115,7 @@ t.test(
     for (const [what, data] of [
       ['no claimant', { ...made, claimant: undefined }],
       ['a party id of the wrong type', { ...made, claimant: { ...microsoft, id: 7 } }],
+      ['a party kind no answer can show', { ...made, claimant: { ...microsoft, kind: 'oracle' } }],
       ['an empty actor id', { ...made, actor: { id: '', name: 'Zirconium', aliases: [] } }],
       ['a statedAt that is no instant', { ...made, statedAt: 'yesterday' }],
     ] as const) {

@@ -360,7 +360,11 @@ export class KeyStore {
     const key = `ldg_${ADMIN_KEY_ID}_${randomBytes(32).toString('base64url')}`;
     await mkdir(dataDir, { recursive: true });
     // An empty file (a crash of an older build between creating and writing it) holds no key: replace it.
-    if (kept === '') await unlink(file);
+    if (kept === '')
+      await unlink(file).catch((error: NodeJS.ErrnoException) => {
+        // Another service starting on this data dir replaced it first.
+        if (error.code !== 'ENOENT') throw error;
+      });
     if (!createFileExclusively(file, `${key}\n`, { mode: 0o600 })) {
       // Another service on this data dir created it first (they start together): its key is the admin key.
       await this.#installAdmin((await readFile(file, 'utf8')).trim());

@@ -141,8 +141,10 @@ export function toHttpProblem(error: unknown): HttpProblem | undefined {
     const problemCode = title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     return new HttpProblem(statusCode, problemCode, title, 'the request is malformed');
   }
-  // The client went away while its body was arriving: nothing to answer, and not the server's fault.
-  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+  // The client went away while its body was arriving (fastify marks such body-stream errors 400): nothing to
+  // answer, and not the server's fault. Any other connection reset stays unexpected.
+  const aborted = code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+  if (aborted && statusCode === 400) {
     return new HttpProblem(
       400,
       'request-aborted',

@@ -12,7 +12,16 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createFileExclusively } from '@ledger/exclusive-file';
 import { canonicalJson } from './event-hash.js';
@@ -85,13 +94,19 @@ export class IntegrityKey {
   static loadOrCreate(dataDir: string): IntegrityKey {
     const existing = IntegrityKey.load(dataDir);
     if (existing !== undefined) return existing;
+    const path = join(dataDir, INTEGRITY_KEY_FILE);
+    // An empty file (an older build that crashed between creating and writing it) holds no key: replace it.
+    if (existsSync(path)) rmSync(path, { force: true });
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
-    createFileExclusively(join(dataDir, INTEGRITY_KEY_FILE), pem, { mode: 0o600 });
+    createFileExclusively(path, pem, { mode: 0o600 });
     return IntegrityKey.load(dataDir)!;
   }
 
-  /** Reads `<dataDir>/integrity.key`; undefined when there is none (a ledger that never served integrity). */
+  /**
+   * Reads `<dataDir>/integrity.key`; undefined when there is none (a ledger that never served integrity) or
+   * it is empty (a crash of an older build while creating it: no checkpoint was ever signed with it).
+   */
   static load(dataDir: string): IntegrityKey | undefined {
     let pem: string;
     try {
@@ -100,6 +115,7 @@ export class IntegrityKey {
       if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
       throw error;
     }
+    if (pem.trim() === '') return undefined;
     const privateKey = createPrivateKey(pem);
     return new IntegrityKey(createPublicKey(privateKey), privateKey);
   }

@@ -104,6 +104,11 @@ export class LedgerIntegrity {
     if (!report.ok || (latest !== undefined && latest.treeSize === scan.leaves.length)) {
       return { report, checkpoint: latest };
     }
+    // Scans give way to the event loop: another request may have signed this size meanwhile.
+    const signedMeanwhile = this.#log.latest();
+    if (signedMeanwhile !== undefined && signedMeanwhile.treeSize >= scan.leaves.length) {
+      return { report, checkpoint: signedMeanwhile };
+    }
     const checkpoint = this.#sign(scan.leaves, scan.positions);
     return { report: { ...report, checkpoint }, checkpoint };
   }

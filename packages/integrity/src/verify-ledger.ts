@@ -102,20 +102,25 @@ export function checkEvent(
  */
 const EVENTS_PER_TURN = 1_000;
 
+/** Store errors that say the log cannot be read right now, not that it is damaged. */
+const NOT_NOW =
+  /^(SQLITE_(BUSY|LOCKED|IOERR|NOMEM|CANTOPEN|INTERRUPT)|event-store-closed$|store-unavailable$|store-busy$)/;
+
 /**
- * Whether a failed read shows a damaged log (stored JSON that no longer parses, a corrupt file) rather than a
- * store that cannot be read right now (busy, closed, an I/O error): only the first is a verdict on the log.
+ * Whether a failed read shows a damaged log rather than a store that cannot be read right now (locked,
+ * closed, unreachable, an I/O error): only the first is a verdict on the log. Anything not known to be
+ * transient counts as damage (stored JSON that no longer parses, a corrupt file, a row a tamperer left in a
+ * shape the adapter chokes on): for a tamper check, "no verdict" on a damaged log would be the worse mistake.
  */
 function isDamage(error: unknown): boolean {
-  if (error instanceof SyntaxError) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+  return !(typeof code === 'string' && NOT_NOW.test(code));
 }
 
 /**
  * Walks `$all` from the start, recomputing every event's hash and link, and stops at the first bad event.
- * Gives way to the event loop every `EVENTS_PER_TURN` events. A read that fails for a reason other than
- * damage (see `isDamage`) is thrown, not reported as a bad log.
+ * Gives way to the event loop every `EVENTS_PER_TURN` events. A read that fails because the store cannot be
+ * read right now (see `isDamage`) is thrown, not reported as a bad log.
  *
  * @example
  * const { report, leaves } = await scanLog(store);

@@ -30,6 +30,15 @@ t.test('the key is generated once, mode 0600, and read back the same', async (t)
   t.match(first.info.keyId, /^[0-9a-f]{16}$/);
 });
 
+t.test('an empty key file (a crash of an older build while creating it) is replaced', async (t) => {
+  const dir = t.testdir({ [INTEGRITY_KEY_FILE]: '' });
+  t.equal(IntegrityKey.load(dir), undefined, 'no key to verify with');
+  const key = IntegrityKey.loadOrCreate(dir);
+  t.match(key.info, { algorithm: 'Ed25519' });
+  t.same(IntegrityKey.load(dir)!.info, key.info, 'a whole key is kept now');
+  t.equal(statSync(join(dir, INTEGRITY_KEY_FILE)).mode & 0o777, 0o600);
+});
+
 t.test('checkpoints are signed over their canonical payload', async (t) => {
   const key = IntegrityKey.loadOrCreate(t.testdir());
   const checkpoint = key.sign(unsigned);

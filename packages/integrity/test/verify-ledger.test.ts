@@ -114,6 +114,11 @@ t.test('a store that cannot read now is an error, not a verdict on the log', asy
   const corrupt = () =>
     Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
   t.match(await verifyLedger(storeOf(sealedLog(4), 2, corrupt)), { ok: false, reason: 'unreadable' });
+  // A tampered row the adapter cannot even convert (a revision of 1.5: BigInt throws) is damage too.
+  const unconvertible = () => new RangeError('The number 1.5 cannot be converted to a BigInt');
+  t.match(await verifyLedger(storeOf(sealedLog(4), 2, unconvertible)), { ok: false, reason: 'unreadable' });
+  const closed = () => Object.assign(new Error('the event store is closed'), { code: 'event-store-closed' });
+  await t.rejects(verifyLedger(storeOf(sealedLog(4), 2, closed)), { code: 'event-store-closed' });
 });
 
 t.test('a long scan gives way to the event loop', async (t) => {

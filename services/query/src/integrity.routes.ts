@@ -99,7 +99,7 @@ export const integrityRoutes: FastifyPluginAsync<IntegrityRoutesOptions> = async
         tags: ['integrity'],
         summary:
           'Verify the whole log (hash chain, Merkle root, latest signed checkpoint); sign a new checkpoint',
-        response: { 200: IntegrityReport, 401: ProblemDetails, 403: ProblemDetails },
+        response: { 200: IntegrityReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails },
       },
     },
     async () => {
@@ -119,7 +119,7 @@ export const integrityRoutes: FastifyPluginAsync<IntegrityRoutesOptions> = async
         tags: ['integrity'],
         summary: 'The Ed25519 public key that signs checkpoints (no authentication)',
         security: [],
-        response: { 200: IntegrityPublicKey },
+        response: { 200: IntegrityPublicKey, 400: ProblemDetails },
       },
     },
     async () => integrity.publicKey,

@@ -32,6 +32,7 @@ const SPACE_BEFORE_OFFSET = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?) (\d\d:\
 /** A date-time in a query string: RFC 3339 with a zone, `+hh:mm` given with or without percent-encoding. */
 const QueryDateTime = z
   .string()
+  .meta({ format: 'date-time' })
   .transform((value) => value.replace(SPACE_BEFORE_OFFSET, '$1+$2'))
   .pipe(DateTime);
 
