@@ -7,9 +7,6 @@ export interface CreateFileOptions {
   readonly mode: number;
 }
 
-/** `link(2)` answers these on file systems without hard links (some FUSE and network mounts, exFAT). */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
 /**
  * Creates `path` with `content` unless it exists, as one step that other processes see whole or not at all:
  * the content goes to a temporary file beside it (`<path>.<pid>.<random>.tmp`, same mode), is fsync'd, and is
@@ -19,10 +16,10 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
  *
  * Why not `writeFile(path, content, { flag: 'wx' })`: that creates the file empty first and writes after, so
  * a second process starting at the same moment can read an empty or partial file, and a crash can leave one.
- * That is still the fallback on a file system without hard links, where nothing better is possible.
  *
- * Errors are the file system's (`ENOENT` for a directory that does not exist, `EACCES`, `ENOSPC`). A crash
- * between writing and linking can leave the temporary file behind: delete it.
+ * Errors are the file system's (`ENOENT` for a directory that does not exist, `EACCES`, `ENOSPC`, `EPERM` on
+ * a file system without hard links: the ledger's data dir must be on a local file system anyway, as SQLite's
+ * WAL needs one). A crash between writing and linking can leave the temporary file behind: delete it.
  *
  * @example
  * ```ts
@@ -37,23 +34,19 @@ export function createFileExclusively(
   options: CreateFileOptions,
 ): boolean {
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  writeDurably(temporary, content, options.mode);
-  let linked: boolean;
   try {
+    writeDurably(temporary, content, options.mode);
     linkSync(temporary, path);
-    linked = true;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (code === 'EEXIST') linked = false;
-    else if (NO_HARD_LINKS.has(code)) linked = createInPlace(path, content, options.mode);
-    else {
-      rmSync(temporary, { force: true });
-      throw error;
-    }
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    if (code === 'EEXIST' && syscall === 'link') return false;
+    throw error;
+  } finally {
+    // Also after a failed write (a full disk): no secret is left behind in a temporary file.
+    rmSync(temporary, { force: true });
   }
-  rmSync(temporary, { force: true });
-  if (linked) syncDirectory(dirname(path));
-  return linked;
+  syncDirectory(dirname(path));
+  return true;
 }
 
 /** Writes a new file (it must not exist) in full, with exactly `mode`, and fsyncs it. */
@@ -65,17 +58,6 @@ function writeDurably(path: string, content: string | Uint8Array, mode: number):
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** The fallback without hard links: exclusive, but not atomic for a reader. */
-function createInPlace(path: string, content: string | Uint8Array, mode: number): boolean {
-  try {
-    writeDurably(path, content, mode);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
   }
 }
 
