@@ -18,8 +18,8 @@ export const SHORT_TEXT_MAX = 200;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Control characters (NUL, BEL, ESC, the C1 block) are no text anyone states; in a name they hide what is shown.
 // A long text may keep its line breaks and tabs.
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
-const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+const CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/u;
 const text = (max: number, control: RegExp, what: string) =>
   z
     .string()
