@@ -11,6 +11,7 @@ import {
   type BeginResult,
   DEFAULT_IDEMPOTENCY_TTL_MS,
   type IdempotencyScope,
+  type Ownership,
   STALE_IN_FLIGHT_MS,
   type StoredResponse,
 } from './idempotency-store.js';
@@ -21,8 +22,8 @@ import {
  */
 export interface IdempotencyRecords {
   begin(input: BeginInput): BeginResult | Promise<BeginResult>;
-  complete(input: IdempotencyScope & StoredResponse): void | Promise<void>;
-  abandon(scope: IdempotencyScope): void | Promise<void>;
+  complete(input: IdempotencyScope & Ownership & StoredResponse): void | Promise<void>;
+  abandon(scope: IdempotencyScope & Ownership): void | Promise<void>;
 }
 
 /** The stream of one idempotency record: a hash, so keys and routes never shape stream names. */
@@ -157,7 +158,7 @@ export class EventStoreIdempotency implements IdempotencyRecords {
           },
           revision,
         );
-        result = { kind: 'new', createdAt: now, resumed: false };
+        result = { kind: 'new', createdAt: now, lockedAt: now, resumed: false };
       } else if (record.requestHash !== input.requestHash) {
         return { kind: 'mismatch' };
       } else if (record.state === 'completed') {
@@ -165,8 +166,10 @@ export class EventStoreIdempotency implements IdempotencyRecords {
       } else if (now - record.lockedAt < STALE_IN_FLIGHT_MS) {
         return { kind: 'in-flight' };
       } else {
-        won = await this.#append(stream, { type: 'IdempotencyTakenOver', data: { lockedAt: now } }, revision);
-        result = { kind: 'new', createdAt: record.createdAt, resumed: true };
+        // A take-over within the same millisecond as the lock it replaces still needs a lock of its own.
+        const lockedAt = Math.max(now, record.lockedAt + 1);
+        won = await this.#append(stream, { type: 'IdempotencyTakenOver', data: { lockedAt } }, revision);
+        result = { kind: 'new', createdAt: record.createdAt, lockedAt, resumed: true };
       }
       if (won) return result;
       // Another node appended to this record since the read: look again (it is most likely in flight now).
@@ -174,19 +177,25 @@ export class EventStoreIdempotency implements IdempotencyRecords {
     }
   }
 
-  async complete(input: IdempotencyScope & StoredResponse): Promise<void> {
+  async complete(input: IdempotencyScope & Ownership & StoredResponse): Promise<void> {
     const stream = idempotencyStream(input);
     const { record, revision } = await this.#read(stream);
-    if (record.state !== 'in-flight') return;
+    if (!ownedBy(record, input)) return;
     const { status, body, headers } = input;
     // A conflict means another node took the record over (it was stale) or finished it: theirs stands.
     await this.#append(stream, { type: 'IdempotencyCompleted', data: { status, body, headers } }, revision);
   }
 
-  async abandon(scope: IdempotencyScope): Promise<void> {
+  async abandon(scope: IdempotencyScope & Ownership): Promise<void> {
     const stream = idempotencyStream(scope);
     const { record, revision } = await this.#read(stream);
-    if (record.state !== 'in-flight') return;
+    if (!ownedBy(record, scope)) return;
     await this.#append(stream, { type: 'IdempotencyAbandoned', data: {} }, revision);
   }
+}
+
+/** Whether the record is in flight and, when the caller says which request it is, still that request's. */
+function ownedBy(record: IdempotencyRecordState, owner: Ownership): boolean {
+  if (record.state !== 'in-flight') return false;
+  return owner.lockedAt === undefined || record.lockedAt === owner.lockedAt;
 }

@@ -19,6 +19,15 @@ export interface BeginInput extends IdempotencyScope {
   readonly ttlMs?: number;
 }
 
+/**
+ * Which begun request a `complete` or `abandon` comes from: the `lockedAt` its `begin` returned. A request that
+ * ran so long that another took its record over (stale after `STALE_IN_FLIGHT_MS`) then no longer touches the
+ * record: its late `abandon` would delete the new owner's record, whose ids a later retry could not derive again.
+ */
+export interface Ownership {
+  readonly lockedAt?: number;
+}
+
 /** A response worth replaying. */
 export interface StoredResponse {
   readonly status: number;
@@ -29,13 +38,14 @@ export interface StoredResponse {
 /**
  * What `begin` found:
  * - `new`: go ahead; `createdAt` (ms) is the record's creation time — the original one when a stale
- *   in-flight record was taken over (`resumed: true`), so that ids derived from it stay the same;
+ *   in-flight record was taken over (`resumed: true`), so that ids derived from it stay the same; `lockedAt`
+ *   identifies this request as the record's owner (pass it to `complete` and `abandon`, see `Ownership`);
  * - `replay`: answer with the stored response;
  * - `mismatch`: the key was used with another body (`422`);
  * - `in-flight`: the same request is being handled right now (`409`).
  */
 export type BeginResult =
-  | { readonly kind: 'new'; readonly createdAt: number; readonly resumed: boolean }
+  | { readonly kind: 'new'; readonly createdAt: number; readonly lockedAt: number; readonly resumed: boolean }
   | ({ readonly kind: 'replay' } & StoredResponse)
   | { readonly kind: 'mismatch' }
   | { readonly kind: 'in-flight' };
@@ -106,7 +116,7 @@ export class IdempotencyStore {
       if (row === undefined) {
         const ttl = input.ttlMs ?? this.#ttlMs;
         insert.run(keyId, route, idempotencyKey, requestHash, now, now, now + ttl);
-        return { kind: 'new', createdAt: now, resumed: false };
+        return { kind: 'new', createdAt: now, lockedAt: now, resumed: false };
       }
       if (row.request_hash !== requestHash) return { kind: 'mismatch' };
       if (row.state === 'completed') {
@@ -118,8 +128,10 @@ export class IdempotencyStore {
         };
       }
       if (now - row.locked_at < STALE_IN_FLIGHT_MS) return { kind: 'in-flight' };
-      takeOver.run(now, keyId, route, idempotencyKey);
-      return { kind: 'new', createdAt: row.created_at, resumed: true };
+      // A take-over within the same millisecond as the lock it replaces still needs a lock of its own.
+      const lockedAt = Math.max(now, row.locked_at + 1);
+      takeOver.run(lockedAt, keyId, route, idempotencyKey);
+      return { kind: 'new', createdAt: row.created_at, lockedAt, resumed: true };
     });
     this.#begin = (input) => begin.immediate(input, this.#clock());
   }
@@ -130,12 +142,16 @@ export class IdempotencyStore {
     return this.#begin(input);
   }
 
-  /** Stores the response of a request begun with `begin`, for replay until the record expires. */
-  complete(input: IdempotencyScope & StoredResponse): void {
+  /**
+   * Stores the response of a request begun with `begin`, for replay until the record expires. With `lockedAt`,
+   * only while that request still owns the record.
+   */
+  complete(input: IdempotencyScope & Ownership & StoredResponse): void {
     this.#db
       .prepare(
         `UPDATE idempotency SET state = 'completed', status = ?, body = ?, headers = ?
-         WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'`,
+         WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'
+           AND (? IS NULL OR locked_at = ?)`,
       )
       .run(
         input.status,
@@ -144,16 +160,22 @@ export class IdempotencyStore {
         input.keyId,
         input.route,
         input.idempotencyKey,
+        input.lockedAt ?? null,
+        input.lockedAt ?? null,
       );
   }
 
-  /** Forgets an in-flight request that failed: errors are not stored, so the key may be used again. */
-  abandon(scope: IdempotencyScope): void {
+  /**
+   * Forgets an in-flight request that failed: errors are not stored, so the key may be used again. With
+   * `lockedAt`, only while that request still owns the record.
+   */
+  abandon(scope: IdempotencyScope & Ownership): void {
     this.#db
       .prepare(
-        `DELETE FROM idempotency WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'`,
+        `DELETE FROM idempotency WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'
+           AND (? IS NULL OR locked_at = ?)`,
       )
-      .run(scope.keyId, scope.route, scope.idempotencyKey);
+      .run(scope.keyId, scope.route, scope.idempotencyKey, scope.lockedAt ?? null, scope.lockedAt ?? null);
   }
 
   /** Deletes every expired record; returns how many. `begin` calls it at most once a minute. */

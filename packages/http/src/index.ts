@@ -50,6 +50,7 @@ export {
   DEFAULT_IDEMPOTENCY_TTL_MS,
   type IdempotencyScope,
   IdempotencyStore,
+  type Ownership,
   STALE_IN_FLIGHT_MS,
   type StoredResponse,
 } from './idempotency-store.js';

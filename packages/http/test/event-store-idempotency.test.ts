@@ -35,7 +35,12 @@ t.test('one record per scope, in a stream named by a hash', async (t) => {
 
 t.test('begun on one node, completed, then replayed on the other', async (t) => {
   const { a, b, now } = nodes();
-  t.same(await a.begin({ ...scope, requestHash: 'h1' }), { kind: 'new', createdAt: now(), resumed: false });
+  t.same(await a.begin({ ...scope, requestHash: 'h1' }), {
+    kind: 'new',
+    createdAt: now(),
+    lockedAt: now(),
+    resumed: false,
+  });
   t.same(await b.begin({ ...scope, requestHash: 'h1' }), { kind: 'in-flight' }, 'in flight for every node');
   await a.complete({ ...scope, ...response });
   t.same(await b.begin({ ...scope, requestHash: 'h1' }), { kind: 'replay', ...response });
@@ -75,13 +80,23 @@ t.test('a stale in-flight record is taken over once, keeping its creation time',
   const taken = results.filter((r) => r.kind === 'new');
   t.same(
     taken,
-    [{ kind: 'new', createdAt, resumed: true }],
+    [{ kind: 'new', createdAt, lockedAt: now(), resumed: true }],
     'one node resumes it, with the original createdAt',
   );
   t.match(
     results.find((r) => r.kind !== 'new'),
     { kind: 'in-flight' },
   );
+  // The first request ends late: neither its abandon nor its answer may touch the new owner's record.
+  await a.abandon({ ...scope, lockedAt: createdAt });
+  await a.complete({ ...scope, lockedAt: createdAt, status: 500, body: { late: true }, headers: {} });
+  t.equal((await b.begin({ ...scope, requestHash: 'h1' })).kind, 'in-flight', 'the new owner still has it');
+  await b.complete({ ...scope, lockedAt: now(), status: 201, body: { id: 'c1' }, headers: {} });
+  t.match(await a.begin({ ...scope, requestHash: 'h1' }), {
+    kind: 'replay',
+    status: 201,
+    body: { id: 'c1' },
+  });
 });
 
 t.test('records expire after their TTL', async (t) => {

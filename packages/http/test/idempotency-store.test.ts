@@ -17,7 +17,7 @@ function open(t: Test, dir = t.testdir(), ttlMs = 3_600_000) {
 t.test('new, in-flight, then replay after complete', async (t) => {
   const { store, clock } = open(t);
   const begun = store.begin({ ...scope, requestHash: hashA });
-  t.same(begun, { kind: 'new', createdAt: clock.now(), resumed: false });
+  t.same(begun, { kind: 'new', createdAt: clock.now(), lockedAt: clock.now(), resumed: false });
   t.same(store.begin({ ...scope, requestHash: hashA }), { kind: 'in-flight' });
   t.same(store.begin({ ...scope, requestHash: hashB }), { kind: 'mismatch' }, 'another body while in flight');
   store.complete({ ...scope, status: 201, body: { claimId: 'c1' }, headers: { location: '/v1/claims/c1' } });
@@ -58,6 +58,7 @@ t.test('records expire after their TTL', async (t) => {
   t.same(store.begin({ ...scope, requestHash: hashB }), {
     kind: 'new',
     createdAt: clock.now(),
+    lockedAt: clock.now(),
     resumed: false,
   });
 
@@ -78,7 +79,7 @@ t.test('an in-flight record is not expired while its request may still run', asy
   clock.advance(STALE_IN_FLIGHT_MS);
   t.same(
     store.begin({ ...scope, requestHash: hashA }),
-    { kind: 'new', createdAt: clock.now(), resumed: false },
+    { kind: 'new', createdAt: clock.now(), lockedAt: clock.now(), resumed: false },
     'stale and expired: a fresh record',
   );
   t.not(first.kind === 'new' && first.createdAt, clock.now());
@@ -91,13 +92,37 @@ t.test('a stale in-flight record is taken over with its original createdAt', asy
   t.equal(store.begin({ ...scope, requestHash: hashA }).kind, 'in-flight');
   clock.advance(1);
   const taken = store.begin({ ...scope, requestHash: hashA });
-  t.same(taken, { kind: 'new', createdAt: first.kind === 'new' ? first.createdAt : -1, resumed: true });
+  t.same(taken, {
+    kind: 'new',
+    createdAt: first.kind === 'new' ? first.createdAt : -1,
+    lockedAt: clock.now(),
+    resumed: true,
+  });
   t.equal(
     store.begin({ ...scope, requestHash: hashA }).kind,
     'in-flight',
     'the take-over holds the lock anew',
   );
   t.equal(store.begin({ ...scope, requestHash: hashB }).kind, 'mismatch', 'another body is still a mismatch');
+});
+
+t.test('a request whose record was taken over no longer touches it', async (t) => {
+  const { store, clock } = open(t);
+  const first = store.begin({ ...scope, requestHash: hashA });
+  clock.advance(STALE_IN_FLIGHT_MS);
+  const second = store.begin({ ...scope, requestHash: hashA });
+  if (first.kind !== 'new' || second.kind !== 'new') throw new Error('both must begin');
+  t.not(second.lockedAt, first.lockedAt);
+  // The first request ends late, with an error: its abandon must not free the second's record.
+  store.abandon({ ...scope, lockedAt: first.lockedAt });
+  t.equal(store.begin({ ...scope, requestHash: hashA }).kind, 'in-flight', 'the second still owns it');
+  store.complete({ ...scope, lockedAt: first.lockedAt, status: 500, body: { late: true }, headers: {} });
+  store.complete({ ...scope, lockedAt: second.lockedAt, status: 201, body: { id: 'c1' }, headers: {} });
+  t.match(
+    store.begin({ ...scope, requestHash: hashA }),
+    { kind: 'replay', status: 201, body: { id: 'c1' } },
+    "the owner's answer is kept, with the ids derived from the original createdAt",
+  );
 });
 
 t.test('records survive a restart', async (t) => {

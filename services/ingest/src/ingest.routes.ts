@@ -19,6 +19,7 @@ import {
   HttpProblem,
   type IdempotencyRecords,
   logOnCompletion,
+  type Ownership,
   principalOf,
   requestHash,
   type Scope,
@@ -152,6 +153,8 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     let eventId = newId();
     // A claim id minted here names a stream nobody has written; derived ids may name one a crash left behind.
     let newStream = w.claimId === undefined;
+    /** Which begun request this is, so that a late answer cannot touch a record another request took over. */
+    let owner: Ownership = {};
     if (scope !== undefined) {
       const begun = await idempotency.begin({
         ...scope,
@@ -181,6 +184,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
             { headers: { 'retry-after': '1' } },
           );
       }
+      owner = { lockedAt: begun.lockedAt };
       const seed = { ...scope, createdAt: begun.createdAt };
       claimId = w.claimId ?? derivedId(seed, 'claim');
       eventId = derivedId(seed, 'event');
@@ -191,10 +195,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     try {
       response = await append(w, { claimId, eventId, newStream }, keyId, idempotencyKey);
     } catch (error) {
-      if (scope !== undefined && appendedNothing(error)) await idempotency.abandon(scope);
+      if (scope !== undefined && appendedNothing(error)) await idempotency.abandon({ ...scope, ...owner });
       throw error;
     }
-    if (scope !== undefined) await idempotency.complete({ ...scope, ...response });
+    if (scope !== undefined) await idempotency.complete({ ...scope, ...owner, ...response });
     reply.code(response.status).headers(response.headers).send(response.body);
   }
 
