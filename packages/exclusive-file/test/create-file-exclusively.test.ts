@@ -26,6 +26,16 @@ t.test('an existing file is kept as it is', async (t) => {
   t.same(readdirSync(dir), ['admin.key'], 'no temporary file left');
 });
 
+t.test('a write that fails after the temporary file exists leaves nothing behind', async (t) => {
+  const dir = t.testdir();
+  // Not a string or bytes: the write throws once the temporary file is open, as a full disk would.
+  const unwritable = 42 as unknown as string;
+  t.throws(() => createFileExclusively(join(dir, 'admin.key'), unwritable, { mode: 0o600 }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  t.same(readdirSync(dir), [], 'neither the file nor a temporary one holding its content');
+});
+
 t.test('a directory that does not exist is an error', async (t) => {
   t.throws(() => createFileExclusively(join(t.testdir(), 'missing', 'f'), 'x', { mode: 0o600 }), {
     code: 'ENOENT',

@@ -166,10 +166,8 @@ export class EventStoreIdempotency implements IdempotencyRecords {
       } else if (now - record.lockedAt < STALE_IN_FLIGHT_MS) {
         return { kind: 'in-flight' };
       } else {
-        // A take-over within the same millisecond as the lock it replaces still needs a lock of its own.
-        const lockedAt = Math.max(now, record.lockedAt + 1);
-        won = await this.#append(stream, { type: 'IdempotencyTakenOver', data: { lockedAt } }, revision);
-        result = { kind: 'new', createdAt: record.createdAt, lockedAt, resumed: true };
+        won = await this.#append(stream, { type: 'IdempotencyTakenOver', data: { lockedAt: now } }, revision);
+        result = { kind: 'new', createdAt: record.createdAt, lockedAt: now, resumed: true };
       }
       if (won) return result;
       // Another node appended to this record since the read: look again (it is most likely in flight now).
@@ -194,8 +192,7 @@ export class EventStoreIdempotency implements IdempotencyRecords {
   }
 }
 
-/** Whether the record is in flight and, when the caller says which request it is, still that request's. */
+/** Whether the record is in flight and still the request's that `owner` names (see `Ownership`). */
 function ownedBy(record: IdempotencyRecordState, owner: Ownership): boolean {
-  if (record.state !== 'in-flight') return false;
-  return owner.lockedAt === undefined || record.lockedAt === owner.lockedAt;
+  return record.state === 'in-flight' && record.lockedAt === owner.lockedAt;
 }

@@ -25,7 +25,7 @@ export interface BeginInput extends IdempotencyScope {
  * record: its late `abandon` would delete the new owner's record, whose ids a later retry could not derive again.
  */
 export interface Ownership {
-  readonly lockedAt?: number;
+  readonly lockedAt: number;
 }
 
 /** A response worth replaying. */
@@ -75,8 +75,9 @@ interface IdempotencyStoreOptions {
  * ```ts
  * const begun = state.idempotency.begin({ keyId, route, idempotencyKey, requestHash: requestHash(body) });
  * if (begun.kind === 'new') {
- *   try { const response = await handle(); state.idempotency.complete({ keyId, route, idempotencyKey, ...response }); }
- *   catch (e) { state.idempotency.abandon({ keyId, route, idempotencyKey }); throw e; }
+ *   const owner = { keyId, route, idempotencyKey, lockedAt: begun.lockedAt };
+ *   try { const response = await handle(); state.idempotency.complete({ ...owner, ...response }); }
+ *   catch (e) { state.idempotency.abandon(owner); throw e; }
  * }
  * ```
  */
@@ -86,6 +87,8 @@ export class IdempotencyStore {
   readonly #ttlMs: number;
   #lastPurge = Number.NEGATIVE_INFINITY;
   readonly #begin: (input: BeginInput) => BeginResult;
+  readonly #complete: Database.Statement<[string, string, number, string, string, string, number]>;
+  readonly #abandon: Database.Statement<[string, string, string, number]>;
 
   /** @internal use `StateStore.open(path).idempotency`. */
   constructor(db: Database.Database, options: IdempotencyStoreOptions) {
@@ -128,12 +131,18 @@ export class IdempotencyStore {
         };
       }
       if (now - row.locked_at < STALE_IN_FLIGHT_MS) return { kind: 'in-flight' };
-      // A take-over within the same millisecond as the lock it replaces still needs a lock of its own.
-      const lockedAt = Math.max(now, row.locked_at + 1);
-      takeOver.run(lockedAt, keyId, route, idempotencyKey);
-      return { kind: 'new', createdAt: row.created_at, lockedAt, resumed: true };
+      takeOver.run(now, keyId, route, idempotencyKey);
+      return { kind: 'new', createdAt: row.created_at, lockedAt: now, resumed: true };
     });
     this.#begin = (input) => begin.immediate(input, this.#clock());
+    this.#complete = db.prepare(
+      `UPDATE idempotency SET body = ?, headers = ?, status = ?, state = 'completed'
+       WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight' AND locked_at = ?`,
+    );
+    this.#abandon = db.prepare(
+      `DELETE FROM idempotency
+       WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight' AND locked_at = ?`,
+    );
   }
 
   /** Starts an idempotent request, or tells why it must not run (see `BeginResult`). */
@@ -143,39 +152,27 @@ export class IdempotencyStore {
   }
 
   /**
-   * Stores the response of a request begun with `begin`, for replay until the record expires. With `lockedAt`,
-   * only while that request still owns the record.
+   * Stores the response of a request begun with `begin`, for replay until the record expires; only while that
+   * request (`lockedAt`) still owns the record.
    */
   complete(input: IdempotencyScope & Ownership & StoredResponse): void {
-    this.#db
-      .prepare(
-        `UPDATE idempotency SET state = 'completed', status = ?, body = ?, headers = ?
-         WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'
-           AND (? IS NULL OR locked_at = ?)`,
-      )
-      .run(
-        input.status,
-        JSON.stringify(input.body),
-        JSON.stringify(input.headers),
-        input.keyId,
-        input.route,
-        input.idempotencyKey,
-        input.lockedAt ?? null,
-        input.lockedAt ?? null,
-      );
+    this.#complete.run(
+      JSON.stringify(input.body),
+      JSON.stringify(input.headers),
+      input.status,
+      input.keyId,
+      input.route,
+      input.idempotencyKey,
+      input.lockedAt,
+    );
   }
 
   /**
-   * Forgets an in-flight request that failed: errors are not stored, so the key may be used again. With
-   * `lockedAt`, only while that request still owns the record.
+   * Forgets an in-flight request that failed: errors are not stored, so the key may be used again; only while
+   * that request (`lockedAt`) still owns the record.
    */
   abandon(scope: IdempotencyScope & Ownership): void {
-    this.#db
-      .prepare(
-        `DELETE FROM idempotency WHERE key_id = ? AND route = ? AND idempotency_key = ? AND state = 'in-flight'
-           AND (? IS NULL OR locked_at = ?)`,
-      )
-      .run(scope.keyId, scope.route, scope.idempotencyKey, scope.lockedAt ?? null, scope.lockedAt ?? null);
+    this.#abandon.run(scope.keyId, scope.route, scope.idempotencyKey, scope.lockedAt);
   }
 
   /** Deletes every expired record; returns how many. `begin` calls it at most once a minute. */

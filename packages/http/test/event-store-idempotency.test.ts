@@ -42,10 +42,10 @@ t.test('begun on one node, completed, then replayed on the other', async (t) => 
     resumed: false,
   });
   t.same(await b.begin({ ...scope, requestHash: 'h1' }), { kind: 'in-flight' }, 'in flight for every node');
-  await a.complete({ ...scope, ...response });
+  await a.complete({ ...scope, lockedAt: now(), ...response });
   t.same(await b.begin({ ...scope, requestHash: 'h1' }), { kind: 'replay', ...response });
   t.same(await b.begin({ ...scope, requestHash: 'h2' }), { kind: 'mismatch' }, 'another body is refused');
-  await b.complete({ ...scope, ...response, status: 500 });
+  await b.complete({ ...scope, lockedAt: now(), ...response, status: 500 });
   t.same(await a.begin({ ...scope, requestHash: 'h1' }), { kind: 'replay', ...response }, 'completed once');
 });
 
@@ -60,11 +60,11 @@ t.test('concurrent begins on two nodes: exactly one claims the key', async (t) =
 });
 
 t.test('an abandoned request frees the key', async (t) => {
-  const { a, b } = nodes();
+  const { a, b, now } = nodes();
   await a.begin({ ...scope, requestHash: 'h1' });
-  await a.abandon(scope);
+  await a.abandon({ ...scope, lockedAt: now() });
   t.match(await b.begin({ ...scope, requestHash: 'h2' }), { kind: 'new' }, 'a corrected retry may reuse it');
-  await a.abandon({ ...scope, idempotencyKey: 'never-begun' });
+  await a.abandon({ ...scope, idempotencyKey: 'never-begun', lockedAt: now() });
   t.pass('abandoning an unknown key does nothing');
 });
 
@@ -100,9 +100,9 @@ t.test('a stale in-flight record is taken over once, keeping its creation time',
 });
 
 t.test('records expire after their TTL', async (t) => {
-  const { a, b, advance } = nodes(1000);
+  const { a, b, advance, now } = nodes(1000);
   await a.begin({ ...scope, requestHash: 'h1' });
-  await a.complete({ ...scope, ...response });
+  await a.complete({ ...scope, lockedAt: now(), ...response });
   advance(999);
   t.match(await b.begin({ ...scope, requestHash: 'h2' }), { kind: 'mismatch' });
   advance(1);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { requestHash, STALE_IN_FLIGHT_MS, StateStore } from '@ledger/http';
+import { type BeginResult, requestHash, STALE_IN_FLIGHT_MS, StateStore } from '@ledger/http';
 import t, { type Test } from 'tap';
 import { manualClock } from './fixtures/helpers.js';
 
@@ -14,13 +14,25 @@ function open(t: Test, dir = t.testdir(), ttlMs = 3_600_000) {
   return { store: state.idempotency, clock, dir };
 }
 
+/** The `lockedAt` of a `new` answer: the ownership `complete` and `abandon` take. */
+function lockOf(result: BeginResult): number {
+  if (result.kind !== 'new') throw new Error(`expected a new record, got ${result.kind}`);
+  return result.lockedAt;
+}
+
 t.test('new, in-flight, then replay after complete', async (t) => {
   const { store, clock } = open(t);
   const begun = store.begin({ ...scope, requestHash: hashA });
   t.same(begun, { kind: 'new', createdAt: clock.now(), lockedAt: clock.now(), resumed: false });
   t.same(store.begin({ ...scope, requestHash: hashA }), { kind: 'in-flight' });
   t.same(store.begin({ ...scope, requestHash: hashB }), { kind: 'mismatch' }, 'another body while in flight');
-  store.complete({ ...scope, status: 201, body: { claimId: 'c1' }, headers: { location: '/v1/claims/c1' } });
+  store.complete({
+    ...scope,
+    lockedAt: lockOf(begun),
+    status: 201,
+    body: { claimId: 'c1' },
+    headers: { location: '/v1/claims/c1' },
+  });
   t.same(store.begin({ ...scope, requestHash: hashA }), {
     kind: 'replay',
     status: 201,
@@ -40,18 +52,18 @@ t.test('records are scoped to key, route and idempotency key', async (t) => {
 
 t.test('abandon forgets an in-flight request only', async (t) => {
   const { store } = open(t);
-  store.begin({ ...scope, requestHash: hashA });
-  store.abandon(scope);
-  t.equal(store.begin({ ...scope, requestHash: hashB }).kind, 'new', 'the key is free for a corrected retry');
-  store.complete({ ...scope, status: 201, body: {}, headers: {} });
-  store.abandon(scope);
+  store.abandon({ ...scope, lockedAt: lockOf(store.begin({ ...scope, requestHash: hashA })) });
+  const retry = store.begin({ ...scope, requestHash: hashB });
+  t.equal(retry.kind, 'new', 'the key is free for a corrected retry');
+  store.complete({ ...scope, lockedAt: lockOf(retry), status: 201, body: {}, headers: {} });
+  store.abandon({ ...scope, lockedAt: lockOf(retry) });
   t.equal(store.begin({ ...scope, requestHash: hashB }).kind, 'replay', 'a completed record stays');
 });
 
 t.test('records expire after their TTL', async (t) => {
   const { store, clock } = open(t);
-  store.begin({ ...scope, requestHash: hashA });
-  store.complete({ ...scope, status: 201, body: {}, headers: {} });
+  const begun = store.begin({ ...scope, requestHash: hashA });
+  store.complete({ ...scope, lockedAt: lockOf(begun), status: 201, body: {}, headers: {} });
   clock.advance(3_600_000 - 1);
   t.equal(store.begin({ ...scope, requestHash: hashB }).kind, 'mismatch');
   clock.advance(1);
@@ -64,8 +76,8 @@ t.test('records expire after their TTL', async (t) => {
 
   t.test('a per-call TTL overrides the default', async (t) => {
     const other = { ...scope, idempotencyKey: 'short' };
-    store.begin({ ...other, requestHash: hashA, ttlMs: 1000 });
-    store.complete({ ...other, status: 201, body: {}, headers: {} });
+    const short = store.begin({ ...other, requestHash: hashA, ttlMs: 1000 });
+    store.complete({ ...other, lockedAt: lockOf(short), status: 201, body: {}, headers: {} });
     clock.advance(1000);
     t.equal(store.begin({ ...other, requestHash: hashB }).kind, 'new');
   });
@@ -128,16 +140,16 @@ t.test('a request whose record was taken over no longer touches it', async (t) =
 t.test('records survive a restart', async (t) => {
   const dir = t.testdir();
   const first = open(t, dir);
-  first.store.begin({ ...scope, requestHash: hashA });
-  first.store.complete({ ...scope, status: 201, body: { n: 1 }, headers: {} });
+  const begun = first.store.begin({ ...scope, requestHash: hashA });
+  first.store.complete({ ...scope, lockedAt: lockOf(begun), status: 201, body: { n: 1 }, headers: {} });
   const second = open(t, dir);
   t.match(second.store.begin({ ...scope, requestHash: hashA }), { kind: 'replay', body: { n: 1 } });
 });
 
 t.test('purgeExpired deletes expired records and begin runs it now and then', async (t) => {
   const { store, clock } = open(t, undefined, 1000);
-  store.begin({ ...scope, requestHash: hashA });
-  store.complete({ ...scope, status: 201, body: {}, headers: {} });
+  const begun = store.begin({ ...scope, requestHash: hashA });
+  store.complete({ ...scope, lockedAt: lockOf(begun), status: 201, body: {}, headers: {} });
   store.begin({ ...scope, idempotencyKey: 'running', requestHash: hashA });
   clock.advance(2000);
   t.equal(store.purgeExpired(), 1, 'the fresh in-flight record stays');

@@ -154,7 +154,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     // A claim id minted here names a stream nobody has written; derived ids may name one a crash left behind.
     let newStream = w.claimId === undefined;
     /** Which begun request this is, so that a late answer cannot touch a record another request took over. */
-    let owner: Ownership = {};
+    let owner: Ownership | undefined;
     if (scope !== undefined) {
       const begun = await idempotency.begin({
         ...scope,
@@ -195,10 +195,13 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     try {
       response = await append(w, { claimId, eventId, newStream }, keyId, idempotencyKey);
     } catch (error) {
-      if (scope !== undefined && appendedNothing(error)) await idempotency.abandon({ ...scope, ...owner });
+      if (scope !== undefined && owner !== undefined && appendedNothing(error)) {
+        await idempotency.abandon({ ...scope, ...owner });
+      }
       throw error;
     }
-    if (scope !== undefined) await idempotency.complete({ ...scope, ...owner, ...response });
+    if (scope !== undefined && owner !== undefined)
+      await idempotency.complete({ ...scope, ...owner, ...response });
     reply.code(response.status).headers(response.headers).send(response.body);
   }
 
