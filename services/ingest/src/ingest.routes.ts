@@ -154,6 +154,8 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     // A claim id minted here names a stream nobody has written; derived ids may name one a crash left behind.
     let newStream = w.claimId === undefined;
     /** Which begun request this is, so that a late answer cannot touch a record another request took over. */
+    let completeAs: Ownership | undefined;
+    /** The same, when a failure may free the record (`undefined` after a take-over: see below). */
     let owner: Ownership | undefined;
     if (scope !== undefined) {
       const begun = await idempotency.begin({
@@ -184,7 +186,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
             { headers: { 'retry-after': '1' } },
           );
       }
-      owner = { lockedAt: begun.lockedAt };
+      // A record taken over from a request gone stale is never abandoned: that request may still be running and
+      // append with the same derived ids, which a retry finds only while the record (its createdAt) is kept.
+      owner = begun.resumed ? undefined : { lockedAt: begun.lockedAt };
+      completeAs = { lockedAt: begun.lockedAt };
       const seed = { ...scope, createdAt: begun.createdAt };
       claimId = w.claimId ?? derivedId(seed, 'claim');
       eventId = derivedId(seed, 'event');
@@ -200,8 +205,9 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
       }
       throw error;
     }
-    if (scope !== undefined && owner !== undefined)
-      await idempotency.complete({ ...scope, ...owner, ...response });
+    if (scope !== undefined && completeAs !== undefined) {
+      await idempotency.complete({ ...scope, ...completeAs, ...response });
+    }
     reply.code(response.status).headers(response.headers).send(response.body);
   }
 

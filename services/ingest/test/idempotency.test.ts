@@ -103,6 +103,43 @@ t.test(
   },
 );
 
+t.test(
+  'a record taken over from a stale request is kept after a failure: that request may still append',
+  async (t) => {
+    const { post, state, keys, clock, dir, countAll } = await setup(t, { busyTimeoutMs: 100 });
+    const body = claimBody();
+    const createdAt = clock.ms();
+    // A request that began, then went quiet for longer than STALE_IN_FLIGHT_MS (it may still be running).
+    state.idempotency.begin({
+      keyId: keys.writer.keyId,
+      route: 'POST /v1/claims',
+      idempotencyKey: 'slow',
+      requestHash: requestHash(body),
+    });
+    clock.advance(STALE_IN_FLIGHT_MS);
+    const other = new Database(join(dir, 'events.db'));
+    t.teardown(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    const failed = await post('/v1/claims', body, keys.writer.key, { 'idempotency-key': 'slow' });
+    t.equal(failed.statusCode, 503, 'the take-over fails: nothing appended');
+    other.exec('ROLLBACK');
+    const soon = await post('/v1/claims', body, keys.writer.key, { 'idempotency-key': 'slow' });
+    t.equal(soon.statusCode, 409, 'the record was not freed: the key is still in flight');
+    clock.advance(STALE_IN_FLIGHT_MS);
+    const later = await post('/v1/claims', body, keys.writer.key, { 'idempotency-key': 'slow' });
+    t.equal(later.statusCode, 201);
+    t.equal(
+      later.json().claimId,
+      derivedId(
+        { keyId: keys.writer.keyId, route: 'POST /v1/claims', idempotencyKey: 'slow', createdAt },
+        'claim',
+      ),
+      "with the ids of the first request's createdAt, which that request would have used too",
+    );
+    t.equal(await countAll(), 1);
+  },
+);
+
 t.test('a concurrent duplicate is 409', async (t) => {
   const { post, state, keys, countAll } = await setup(t);
   const body = claimBody();
