@@ -153,10 +153,11 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     let eventId = newId();
     // A claim id minted here names a stream nobody has written; derived ids may name one a crash left behind.
     let newStream = w.claimId === undefined;
-    /** Which begun request this is, so that a late answer cannot touch a record another request took over. */
-    let completeAs: Ownership | undefined;
-    /** The same, when a failure may free the record (`undefined` after a take-over: see below). */
-    let owner: Ownership | undefined;
+    /**
+     * Which begun request this is (a late answer must not touch a record another request took over), and
+     * whether it took the record over itself.
+     */
+    let owner: (Ownership & { readonly resumed: boolean }) | undefined;
     if (scope !== undefined) {
       const begun = await idempotency.begin({
         ...scope,
@@ -186,10 +187,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
             { headers: { 'retry-after': '1' } },
           );
       }
-      // A record taken over from a request gone stale is never abandoned: that request may still be running and
-      // append with the same derived ids, which a retry finds only while the record (its createdAt) is kept.
-      owner = begun.resumed ? undefined : { lockedAt: begun.lockedAt };
-      completeAs = { lockedAt: begun.lockedAt };
+      owner = { lockedAt: begun.lockedAt, resumed: begun.resumed };
       const seed = { ...scope, createdAt: begun.createdAt };
       claimId = w.claimId ?? derivedId(seed, 'claim');
       eventId = derivedId(seed, 'event');
@@ -200,13 +198,15 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (a
     try {
       response = await append(w, { claimId, eventId, newStream }, keyId, idempotencyKey);
     } catch (error) {
-      if (scope !== undefined && owner !== undefined && appendedNothing(error)) {
-        await idempotency.abandon({ ...scope, ...owner });
+      // A record taken over from a request gone stale is never abandoned: that request may still be running and
+      // append with the same derived ids, which a retry finds only while the record (its createdAt) is kept.
+      if (scope !== undefined && owner !== undefined && !owner.resumed && appendedNothing(error)) {
+        await idempotency.abandon({ ...scope, lockedAt: owner.lockedAt });
       }
       throw error;
     }
-    if (scope !== undefined && completeAs !== undefined) {
-      await idempotency.complete({ ...scope, ...completeAs, ...response });
+    if (scope !== undefined && owner !== undefined) {
+      await idempotency.complete({ ...scope, lockedAt: owner.lockedAt, ...response });
     }
     reply.code(response.status).headers(response.headers).send(response.body);
   }
