@@ -415,7 +415,16 @@ export class LedgerQueries {
   getDisputes(actorId: string, cutoff: Cutoff = {}): { actorId: string; entries: DisputeView[] } | undefined {
     const entries = disputeEntries(this.#actorEvents(actorId, cutoff), cutoff);
     if (entries.length === 0) return undefined;
-    return { actorId, entries: entries.map((entry) => ({ ...entry, position: Number(entry.position) })) };
+    // Like the claim views, and unlike the audit trail (the record of what was said): the most recent name.
+    const current = this.#latestParties(new Set(entries.map((entry) => entry.party.id)));
+    return {
+      actorId,
+      entries: entries.map((entry) => ({
+        ...entry,
+        party: current(entry.party),
+        position: Number(entry.position),
+      })),
+    };
   }
 
   /**
@@ -494,7 +503,20 @@ export class LedgerQueries {
     return rows.map(recordedFromRow);
   }
 
-  /** Shows each party with its most recent name and kind (DESIGN §3: read models show the most recent). */
+  /**
+   * A function that shows a party with its most recent name and kind (DESIGN §3: read models show the most
+   * recent), for the parties with the given ids. One query for all of them.
+   */
+  #latestParties(ids: ReadonlySet<string>): <P extends Party>(party: P) => P {
+    if (ids.size === 0) return (party) => party;
+    const rows = this.#statement(
+      'SELECT party_id, name, kind FROM parties WHERE party_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify([...ids])) as { party_id: string; name: string; kind: Party['kind'] }[];
+    const latest = new Map(rows.map((row) => [row.party_id, { name: row.name, kind: row.kind }]));
+    return (party) => ({ ...party, ...latest.get(party.id) });
+  }
+
+  /** Claim views with each party as `#latestParties` shows it. */
   #withLatestParties(views: ClaimView[]): ClaimView[] {
     const ids = new Set<string>();
     for (const view of views) {
@@ -503,11 +525,7 @@ export class LedgerQueries {
       for (const confirmation of view.confirmations) ids.add(confirmation.confirmer.id);
     }
     if (ids.size === 0) return views;
-    const rows = this.#statement(
-      'SELECT party_id, name, kind FROM parties WHERE party_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify([...ids])) as { party_id: string; name: string; kind: Party['kind'] }[];
-    const latest = new Map(rows.map((row) => [row.party_id, { name: row.name, kind: row.kind }]));
-    const current = <P extends Party>(party: P): P => ({ ...party, ...latest.get(party.id) });
+    const current = this.#latestParties(ids);
     return views.map((view) => ({
       ...view,
       claimant: current(view.claimant),

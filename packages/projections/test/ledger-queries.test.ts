@@ -400,6 +400,13 @@ t.test('claim views show each party with its most recent name and kind', async (
     'Reuters',
     'the audit shows what was said',
   );
+  const actorId = queries.getClaim(idOf(3))!.actor.id;
+  const disputes = queries.getDisputes(actorId)!.entries.filter((entry) => entry.party.id === 'reuters');
+  t.ok(disputes.length > 0);
+  t.ok(
+    disputes.every((entry) => entry.party.name === 'Thomson Reuters'),
+    'dispute histories, a read model too, show the most recent name',
+  );
 });
 
 t.test('waitForPosition', async (t) => {
