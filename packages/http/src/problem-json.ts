@@ -74,7 +74,7 @@ const STORE_PROBLEMS: Readonly<Record<string, HttpProblem>> = {
     503,
     'store-unavailable',
     'Service Unavailable',
-    'the event store cannot be reached; nothing was recorded, retry (with the same Idempotency-Key) later',
+    'the event store did not answer: the request may not have been recorded; retry with the same Idempotency-Key, which finds it if it was',
     { headers: { 'retry-after': '5' } },
   ),
   'store-busy': new HttpProblem(
