@@ -5,12 +5,14 @@ export type ProjectionErrorCode =
   | 'invalid-cursor'
   | 'runtime-running'
   | 'projector-running'
-  | 'read-models-closed';
+  | 'read-models-closed'
+  | 'checkpoint-beyond-store';
 
 /**
  * A typed error of the read side. `invalid-cursor` is a client's mistake (HTTP `400`); `runtime-running`,
  * `projector-running` and `read-models-closed` are a caller's (a rebuild while a runtime of this process runs,
  * a rebuild while a projector of any process holds a fresh lease on read.db, a query after `close()`).
+ * `checkpoint-beyond-store` is an operator's: read.db was folded from another log than the store it follows.
  *
  * @example
  * ```ts

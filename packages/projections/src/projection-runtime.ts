@@ -446,12 +446,31 @@ export class ProjectionRuntime {
   }
 
   /**
+   * A checkpoint beyond the store's last event means read.db was folded from another log (another ledger's, or
+   * a newer one than a store restored from an older copy): following it would skip every event until
+   * positions pass it, while the read models answer from the other log. Refused, with the way out in the
+   * message; the runtime logs it and tries again with its growing delay, so a rebuild (or the right store)
+   * lets it go on. The relay refuses the same for relay.db.
+   */
+  async #assertCheckpointInStore(position: number): Promise<void> {
+    const head = await lastPosition(this.#store);
+    if (head !== undefined && BigInt(position) <= head.commit) return;
+    throw new ProjectionError(
+      'checkpoint-beyond-store',
+      `the read models' checkpoint ${position} is beyond the event store's last position ${head?.commit ?? 0n}: ` +
+        'read.db was folded from another log; run `ledger rebuild` (or delete read.db) to fold this store',
+      { checkpoint: position, storeHead: Number(head?.commit ?? 0n) },
+    );
+  }
+
+  /**
    * Follows one subscription until it ends (stop, store closed: `'ended'`), a batch finds the checkpoint moved
    * by someone else (`'moved'`), or it fails (throws).
    */
   async #consume(): Promise<'ended' | 'moved'> {
     const checkpoint = this.#readModels.checkpoint();
     this.#position = checkpoint?.position ?? 0;
+    if (checkpoint !== undefined) await this.#assertCheckpointInStore(checkpoint.position);
     const fromPosition: Position | 'start' =
       checkpoint === undefined
         ? 'start'

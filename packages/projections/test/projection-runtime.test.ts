@@ -294,6 +294,49 @@ t.test('events it cannot fold are logged and skipped, never crash the runtime', 
   t.equal(count(`${dir}/read.db`, 'claim_events'), 0);
 });
 
+t.test('read models folded from another log are refused, not followed', async (t) => {
+  const dir = t.testdir();
+  const readModels = ReadModels.open(`${dir}/read.db`);
+  t.teardown(() => readModels.close());
+  const newer = new InMemoryEventStore();
+  for (let i = 0; i < 4; i += 1) await newer.appendToStream(`other-${i}`, [{ type: 'Noise', data: {} }]);
+  const first = new ProjectionRuntime({ store: newer, readModels, logger: memoryLogger().logger });
+  first.start();
+  await eventually(() => first.position() === 4);
+  await first.stop();
+  // A store restored from an older copy: two events, then a new claim at a position read.db already passed.
+  const older = new InMemoryEventStore();
+  await older.appendToStream('other-0', [{ type: 'Noise', data: {} }]);
+  await older.appendToStream(`claim-${claimIds.zirconium}`, [
+    {
+      type: 'ClaimMade',
+      data: make(claimIds.zirconium).data,
+      metadata: { recordedAt: '2020-09-10T13:00:00Z' },
+    },
+  ]);
+  const { logger, lines } = memoryLogger();
+  const runtime = new ProjectionRuntime({ store: older, readModels, logger, retryDelayMs: 10 });
+  t.teardown(() => runtime.stop());
+  runtime.start();
+  await eventually(() => lines().some((line) => line.level === 50));
+  t.match(
+    lines().find((line) => line.level === 50),
+    {
+      err: {
+        code: 'checkpoint-beyond-store',
+        message: /checkpoint 4 is beyond the event store's last position 2/,
+      },
+      msg: 'projection failed; resubscribing from the checkpoint',
+    },
+  );
+  t.equal(readModels.checkpoint()?.position, 4, 'nothing was folded on top of the other log');
+  t.equal(
+    count(`${dir}/read.db`, 'claim_events'),
+    0,
+    'and the claim at a reused position was not skipped silently',
+  );
+});
+
 t.test(
   'an event written under older input rules is still projected (DESIGN §3: it stays readable)',
   async (t) => {
