@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpProblem, ProblemDetails } from './http-problem.js';
 import { ADMIN_KEY_ID, type ApiKeys, CreateKeyInput } from './key-store.js';
+import { NoQuery } from './request-schemas.js';
 import { Scope } from './scopes.js';
 
 export interface AdminKeysRoutesOptions {
@@ -16,9 +17,6 @@ const KeyId = z
   .describe('the key id, as in ldg_<keyId>_<secret>');
 
 const KeyParams = z.strictObject({ keyId: KeyId });
-
-/** The admin routes take no query parameters: an unknown one is a 400 naming it, not silently ignored. */
-const NoQuery = z.strictObject({});
 
 const Timestamp = z.iso.datetime();
 

@@ -90,6 +90,7 @@ export {
   type RateLimitPluginOptions,
   rateLimitPlugin,
 } from './rate-limit.plugin.js';
+export { NoQuery } from './request-schemas.js';
 export { runUntilSignalled, type StartedService } from './run-until-signalled.js';
 export { hasScope, type Principal, Scope } from './scopes.js';
 export { STATE_SCHEMA_VERSION, StateStore, type StateStoreOptions } from './state-store.js';

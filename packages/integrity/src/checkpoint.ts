@@ -12,16 +12,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-} from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileExclusively } from '@ledger/exclusive-file';
 import { canonicalJson } from './event-hash.js';
@@ -96,7 +87,7 @@ export class IntegrityKey {
     if (existing !== undefined) return existing;
     const path = join(dataDir, INTEGRITY_KEY_FILE);
     // An empty file (an older build that crashed between creating and writing it) holds no key: replace it.
-    if (existsSync(path)) rmSync(path, { force: true });
+    rmSync(path, { force: true });
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
     createFileExclusively(path, pem, { mode: 0o600 });

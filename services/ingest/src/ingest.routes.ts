@@ -19,6 +19,7 @@ import {
   HttpProblem,
   type IdempotencyRecords,
   logOnCompletion,
+  NoQuery,
   type Ownership,
   principalOf,
   requestHash,
@@ -32,7 +33,6 @@ import { derivedId, newId } from './ids.js';
 import {
   ClaimParams,
   claimWriteResponses,
-  NoQuery,
   WriteHeaders,
   type WriteResult,
   writeResponses,

@@ -15,9 +15,6 @@ export type WriteResult = z.infer<typeof WriteResult>;
 /** `:claimId` of the sub-resource routes: a UUID, lower-cased so that one claim has one stream name. */
 export const ClaimParams = z.strictObject({ claimId: z.uuid().toLowerCase() });
 
-/** The write routes take no query parameters: an unknown one is a 400 naming it, not silently ignored. */
-export const NoQuery = z.strictObject({});
-
 const PRINTABLE = /^[\x20-\x7E]{1,255}$/;
 const TOKEN = /^[\x21-\x7E]{1,255}$/;
 

@@ -1,11 +1,8 @@
-import { HttpProblem, ProblemDetails } from '@ledger/http';
+import { HttpProblem, NoQuery, ProblemDetails } from '@ledger/http';
 import type { LedgerIntegrity } from '@ledger/integrity';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-
-/** These routes take no query parameters: an unknown one is a 400, as on every other route. */
-const NoQuery = z.strictObject({});
 
 export interface IntegrityRoutesOptions {
   readonly integrity: LedgerIntegrity;

@@ -10,13 +10,17 @@ import {
 import { z } from 'zod';
 
 /**
- * A whole number as a query string carries it: decimal digits only. `z.coerce.number` would also take `0x10`,
- * `1e2` and `  5`, none of which a client means as a position or a page size.
+ * A whole number as a query string or header carries it: decimal digits only. `z.coerce.number` would also
+ * take `0x10`, `1e2` and `  5`, none of which a client means as a position or a page size.
  */
-export const DecimalInteger = z
-  .string()
-  .regex(/^\d{1,15}$/, 'must be a whole number in decimal digits')
-  .transform(Number);
+export function decimalDigits(message: string) {
+  return z
+    .string()
+    .regex(/^\d{1,15}$/, message)
+    .transform(Number);
+}
+
+const DecimalInteger = decimalDigits('must be a whole number in decimal digits');
 
 /** `minPosition=N`: answer only once the read models have folded position N (read-your-writes). */
 export const MinPosition = DecimalInteger.pipe(z.number().int().positive()).optional();

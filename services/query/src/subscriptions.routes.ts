@@ -6,7 +6,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { caughtUp } from './caught-up.js';
-import { MinPosition } from './query.schemas.js';
+import { decimalDigits, MinPosition } from './query.schemas.js';
 
 export interface SubscriptionsRoutesOptions {
   readonly queries: LedgerQueries;
@@ -37,10 +37,7 @@ const TOPIC_TYPES: Record<Topic, readonly string[]> = {
 };
 
 /** A position as a client sends it: a non-negative integer in decimal digits. */
-const Position = z
-  .string()
-  .regex(/^\d{1,15}$/, 'must be a non-negative integer position')
-  .transform(Number);
+const Position = decimalDigits('must be a non-negative integer position');
 
 export const SubscriptionParams = z.object({ topic: Topic }).strict();
 
